@@ -1,0 +1,47 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_HOME := .demo/home
+DEMO_OUT := .demo/report
+# The sample data describes the world of mid-November 2026; pin the report date so the demo
+# shows the same picture on any day it is run.
+DEMO_AS_OF := 2026-11-15
+
+.PHONY: install demo test lint typecheck unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install
+	rm -rf .demo
+	$(BIN)/netgarden --home $(DEMO_HOME) init
+	cp data/sample/networks.toml data/sample/overrides.toml $(DEMO_HOME)/
+	$(BIN)/netgarden --home $(DEMO_HOME) import data/sample/contacts.vcf \
+		data/sample/Connections.csv data/sample/google.csv data/sample/interactions.csv
+	$(BIN)/netgarden --home $(DEMO_HOME) classify
+	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)
+	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --format table
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest -q
+
+test: lint typecheck unit
+
+bench: install
+	$(BIN)/python bench/bench_vcard_import.py
+
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache bench/out
