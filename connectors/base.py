@@ -1,0 +1,74 @@
+"""The connector contract.
+
+A connector reads one source and yields records; it never writes the store, prints or exits.
+
+Terms:
+- *record*: a `Contact`, `Interaction`, `Checkpoint`, `Problem` or `Skipped` (pipeline.model).
+- *cursor*: the string a previous run's last `Checkpoint` carried, or None for a full read. A file
+  connector's cursor is the file's digest: the same digest means nothing new to read.
+- *stream*: the name under which the runner stores a connector's cursor (for a file, its path).
+
+`extract(cursor)` yields records in order and ends with a `Checkpoint`; the runner commits records
+and the checkpoint after them in one transaction. A connector whose cursor has expired raises
+`pipeline.errors.CursorExpired`. A record that cannot be read becomes a `Problem` (file, line, raw
+text, reason); a source that cannot be read at all raises `pipeline.errors.FormatError` before it
+yields anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pipeline.model import Record
+
+#: What the runner does with an interaction whose counterpart is in no contact record:
+#: "contact" creates an address-book contact for it (hand-logged exchanges), "keep" only stores it.
+Orphans = Literal["contact", "keep"]
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Settings a connector needs to interpret what it reads."""
+
+    default_region: str = "US"
+    windows_codepage: str = "cp1252"
+    timezone: str = ""
+
+
+class FileConnector:
+    """Base of the connectors that read one exported file."""
+
+    #: The registry name, also the `source` of every record it yields.
+    name: ClassVar[str] = ""
+    #: What a person reads in messages: "a vCard file", "a LinkedIn Connections.csv", ...
+    description: ClassVar[str] = ""
+    orphans: ClassVar[Orphans] = "keep"
+
+    def __init__(self, path: Path, options: ReadOptions | None = None) -> None:
+        self.path = path
+        self.options = options or ReadOptions()
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> bool:
+        """Whether `head` (the file's first bytes) looks like this connector's format."""
+        raise NotImplementedError
+
+    def stream(self) -> str:
+        """The key the runner stores this source's cursor under."""
+        return f"{self.name}:{self.path.resolve()}"
+
+    def digest(self) -> str:
+        """The file's content digest, the cursor of a file source."""
+        sha = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                sha.update(chunk)
+        return sha.hexdigest()
+
+    def extract(self, cursor: str | None) -> Iterator[Record]:
+        """Yield the file's records, then its Checkpoint; nothing new if the digest is `cursor`."""
+        raise NotImplementedError

@@ -1,0 +1,40 @@
+"""Typed errors. The CLI turns each into one clear line and an exit code; nothing else prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class NetgardenError(Exception):
+    """A problem the user can fix; its message is the one line the CLI shows."""
+
+    exit_code = 1
+
+
+class FormatError(NetgardenError):
+    """A file is not what it claims to be (or not a format netgarden reads)."""
+
+    def __init__(self, path: Path | str, message: str) -> None:
+        super().__init__(f"{path}: {message}")
+        self.path = str(path)
+
+
+class ConfigError(NetgardenError):
+    """config.toml or overrides.toml cannot be read."""
+
+
+class RulesError(NetgardenError):
+    """A networks file has problems; `problems` lists every one of them."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        head = f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        super().__init__(head + "".join(f"\n  {p}" for p in problems))
+        self.problems = problems
+
+
+class UnknownPersonError(NetgardenError):
+    """`log WHO` names no one, or several people."""
+
+
+class CursorExpired(Exception):
+    """A connector's saved position is no longer valid; the runner does a full read instead."""

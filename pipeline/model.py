@@ -1,0 +1,144 @@
+"""The records that flow through the pipeline: pure data, frozen, no I/O.
+
+A connector yields `Contact`, `Interaction`, `Checkpoint` and `Problem` records; the store keeps
+them; the stages after it work on `Person` views built from the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+HandleKind = Literal["email", "phone", "url"]
+Direction = Literal["outbound", "inbound", "mutual"]
+DIRECTIONS: tuple[Direction, ...] = ("outbound", "inbound", "mutual")
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """A way to reach someone: `kind` is email, phone or url; `value` is normalized."""
+
+    kind: HandleKind
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One address-book record from one source.
+
+    `source` names the connector (vcard, google_csv, ...); `source_id` is stable across exports of
+    the same record (a vCard UID, a profile URL, else the first e-mail, else the name), so that
+    importing a newer export updates the record instead of adding one. `handles` keep file order;
+    the first e-mail is the record's primary address.
+    """
+
+    source: str
+    source_id: str
+    name: str
+    given_name: str = ""
+    family_name: str = ""
+    organization: str = ""
+    title: str = ""
+    handles: tuple[Handle, ...] = ()
+    labels: tuple[str, ...] = ()
+    notes: str = ""
+    file: str = ""
+    line: int = 0
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        return tuple(h.value for h in self.handles if h.kind == "email")
+
+    @property
+    def phones(self) -> tuple[str, ...]:
+        return tuple(h.value for h in self.handles if h.kind == "phone")
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """One exchange with one counterpart, at a timezone-aware UTC instant.
+
+    `key` identifies the exchange across sources (a Message-ID where there is one), so the same
+    exchange seen twice counts once. No subject, no body: only who, when, which way, how.
+    """
+
+    at: datetime
+    direction: Direction
+    channel: str
+    counterpart: Handle
+    source: str
+    key: str
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The position a connector has reached; committed with the records before it."""
+
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A record that could not be read: kept with where it came from, never dropped."""
+
+    file: str
+    line: int
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record deliberately not imported (a group card, a card with no name), counted by reason."""
+
+    reason: str
+    file: str = ""
+    line: int = 0
+
+
+Record = Contact | Interaction | Checkpoint | Problem | Skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One human as the store knows them: the union of contact records that share an e-mail.
+
+    `contact_id` is stable: the store id of the person's oldest record. Lists are ordered with the
+    most recently imported record first, so `emails[0]` is the primary address.
+    """
+
+    contact_id: int
+    name: str
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    titles: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    interactions: tuple[InteractionSummary, ...] = field(default=())
+
+    @property
+    def email(self) -> str:
+        return self.emails[0] if self.emails else ""
+
+    @property
+    def organization(self) -> str:
+        return self.organizations[0] if self.organizations else ""
+
+    @property
+    def title(self) -> str:
+        return self.titles[0] if self.titles else ""
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionSummary:
+    """An exchange as the rules and the report see it: when, which way, how, from where."""
+
+    at: datetime
+    direction: Direction
+    channel: str
+    source: str
