@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from connectors.base import FileConnector
+from connectors.keys import KeyMaker
 from connectors.textcodec import bom_encoding, decode, head_text
 from pipeline.model import Checkpoint, Contact, Handle, Problem, Record, Skipped
 from pipeline.normalize import (
     display_name,
     email_in_text,
     join_name,
-    name_key,
     normalize_email,
     normalize_phone,
     normalize_url,
@@ -38,7 +38,8 @@ from pipeline.normalize import (
 # Base64 data never contains ':' or ';', so its lines never match.
 _PROPERTY_RE = re.compile(rb"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*[ \t]*[;:]")
 _CHARSET_RE = re.compile(rb"CHARSET=\"?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
-_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
+# The escapes vCard defines; any other backslash is kept as written.
+_ESCAPE_RE = re.compile(r"\\([\\,;:nN])")
 _UNESCAPE = {"n": "\n", "N": "\n"}
 
 # Properties a contact is built from; every other property is skipped without being decoded.
@@ -56,7 +57,6 @@ _WANTED = frozenset(
         b"UID",
         b"KIND",
         b"X-ADDRESSBOOKSERVER-KIND",
-        b"VERSION",
     }
 )
 _GROUP_KINDS = frozenset({"group"})
@@ -188,14 +188,14 @@ class VCardConnector(FileConnector):
 
     def read(self, stream: BinaryIO) -> Iterator[Record]:
         """Yield a Contact, Skipped or Problem for every card of `stream`."""
-        seen: dict[str, int] = {}
+        keys = KeyMaker()
         for card, complete in self._cards(stream):
-            yield from self._to_records(card, complete, seen)
+            yield from self._to_records(card, complete, keys)
 
     def _cards(self, stream: BinaryIO) -> Iterator[tuple[_Card, bool]]:
-        """Cards in file order; nested cards (vCard 2.1 AGENT) come out as cards of their own."""
-        stack: list[_Card] = []
+        """Cards in file order, each with whether its END:VCARD was reached."""
         card: _Card | None = None
+        depth = 0
         pending: _Pending | None = None
         lineno = 0
         for line in physical_lines(stream):
@@ -207,6 +207,18 @@ class VCardConnector(FileConnector):
                 continue
             card.raw.append(line)
             if not line:
+                if pending is not None and pending.qp and pending.parts[-1].endswith(b"="):
+                    # A soft line break followed by an empty line: the value ends here.
+                    pending.parts[-1] = pending.parts[-1][:-1]
+                continue
+            if depth:
+                # Inside a vCard nested in this one (2.1 AGENT): it describes someone else and
+                # is part of this card, not a contact of its own.
+                upper = line.upper()
+                if upper.startswith(b"BEGIN:VCARD"):
+                    depth += 1
+                elif upper.startswith(b"END:VCARD"):
+                    depth -= 1
                 continue
             first = line[0]
             if first == 32 or first == 9:
@@ -230,29 +242,25 @@ class VCardConnector(FileConnector):
             pending = None
             name, params, value = _split_property(line)
             if name == b"BEGIN" and value.strip().upper() == b"VCARD":
-                stack.append(card)
-                card = _Card(lineno)
-                card.raw.append(line)
+                depth = 1
                 continue
             if name == b"END" and value.strip().upper() == b"VCARD":
                 yield card, True
-                card = stack.pop() if stack else None
+                card = None
                 continue
             pending = _Pending(name, params, value, name in _WANTED)
         if card is not None:
             if pending is not None and pending.wanted:
                 card.props.append((pending.name, pending.params, b"".join(pending.parts)))
-            while card is not None:
-                yield card, False
-                card = stack.pop() if stack else None
+            yield card, False
 
-    def _to_records(self, card: _Card, complete: bool, seen: dict[str, int]) -> Iterator[Record]:
+    def _to_records(self, card: _Card, complete: bool, keys: KeyMaker) -> Iterator[Record]:
         file = str(self.path)
         if not complete:
             raw = b"\n".join(card.raw).decode("utf-8", errors="replace")
             yield Problem(file, card.line, raw, "card not closed by END:VCARD (file cut short?)")
         try:
-            contact = self._contact(card, seen)
+            contact = self._contact(card, keys)
         except (ValueError, binascii.Error) as exc:
             raw = b"\n".join(card.raw).decode("utf-8", errors="replace")
             yield Problem(file, card.line, raw, f"unreadable card: {exc}")
@@ -272,9 +280,8 @@ class VCardConnector(FileConnector):
                 charset = match.group(1).decode("ascii")
         return decode(value, charset, self.options.windows_codepage)
 
-    def _contact(self, card: _Card, seen: dict[str, int]) -> Contact | str:
+    def _contact(self, card: _Card, keys: KeyMaker) -> Contact | str:
         """The card as a Contact, or the reason it is not one."""
-        version = "3.0"
         fn = ""
         n_parts: list[str] = []
         org = ""
@@ -287,14 +294,10 @@ class VCardConnector(FileConnector):
         notes: list[str] = []
         region = self.options.default_region
         for name, params, raw in card.props:
-            if name == b"VERSION":
-                version = raw.strip().decode("ascii", errors="replace")
-                continue
             text = self._text(params, raw)
-            legacy = version == "2.1"
             if name == b"FN":
                 if not fn:
-                    fn = text.strip() if legacy else _unescape(text).strip()
+                    fn = _unescape(text).strip()
             elif name == b"N":
                 if not n_parts:
                     n_parts = [_unescape(p).strip() for p in _split_unescaped(text, ";")]
@@ -303,7 +306,7 @@ class VCardConnector(FileConnector):
                     org = _unescape(_split_unescaped(text, ";")[0]).strip()
             elif name == b"TITLE":
                 if not title:
-                    title = text.strip() if legacy else _unescape(text).strip()
+                    title = _unescape(text).strip()
             elif name == b"EMAIL":
                 plain = _unescape(text).strip()
                 email = normalize_email(plain) or email_in_text(plain)
@@ -323,7 +326,7 @@ class VCardConnector(FileConnector):
                     if label and label not in labels:
                         labels.append(label)
             elif name == b"NOTE":
-                note = (text if legacy else _unescape(text)).strip()
+                note = _unescape(text).strip()
                 if note:
                     notes.append(note)
             elif name == b"UID":
@@ -336,17 +339,6 @@ class VCardConnector(FileConnector):
         name_shown = display_name(fn, structured, org, emails, phones)
         if not name_shown:
             return "card with no name, e-mail or phone"
-        if uid:
-            key = f"uid:{uid}"
-        elif emails:
-            key = f"email:{emails[0]}"
-        else:
-            key = f"name:{name_key(name_shown)}|{name_key(org)}"
-        count = seen.get(key, 0) + 1
-        seen[key] = count
-        if count > 1:
-            # The same key twice in one file (two cards for one name, a repeated UID): both kept.
-            key = f"{key}#{count}"
         handles = (
             tuple(Handle("email", e) for e in emails)
             + tuple(Handle("phone", p) for p in phones)
@@ -354,7 +346,7 @@ class VCardConnector(FileConnector):
         )
         return Contact(
             source=self.name,
-            source_id=key,
+            source_id=keys.key(uid, emails, name_shown, org),
             name=name_shown,
             given_name=given,
             family_name=family,

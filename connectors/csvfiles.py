@@ -1,0 +1,574 @@
+"""CSV exports: Google Contacts, Outlook, LinkedIn, Thunderbird, and netgarden's interactions CSV.
+
+Each format is recognized by its header row, wherever the header sits in the file's first lines
+(LinkedIn writes a `Notes:` preamble before it). One reader handles encodings (BOM, UTF-8, else the
+Windows code page Outlook writes), line numbers and malformed rows; each format only maps a row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, tzinfo
+from pathlib import Path
+from typing import ClassVar, TextIO
+from zoneinfo import ZoneInfo
+
+from connectors.base import FileConnector, Orphans
+from connectors.keys import KeyMaker
+from connectors.textcodec import bom_encoding, head_text
+from pipeline.model import (
+    DIRECTIONS,
+    Checkpoint,
+    Contact,
+    Direction,
+    Handle,
+    Interaction,
+    Problem,
+    Record,
+    Skipped,
+)
+from pipeline.normalize import (
+    display_name,
+    email_in_text,
+    join_name,
+    normalize_email,
+    normalize_phone,
+    normalize_url,
+)
+
+MULTI = " ::: "  # how Google joins several values in one cell
+_HEADER_SCAN_ROWS = 12
+_NUMBERED = re.compile(r"^(E-mail|Phone|Website|Organization) (\d+) - (Value|Name|Title)$")
+
+
+def file_encoding(path: Path, codepage: str) -> str:
+    """The encoding to read a CSV file with: its BOM, else UTF-8 if it all decodes, else codepage."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+        bom = bom_encoding(head)
+        if bom:
+            return bom
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return codepage
+    return "utf-8"
+
+
+def _rows_of(text: str) -> list[list[str]]:
+    try:
+        return list(csv.reader(io.StringIO(text)))
+    except csv.Error:
+        return []
+
+
+def _norm_header(header: list[str]) -> list[str]:
+    return [h.strip().lstrip("\ufeff").strip() for h in header]
+
+
+def find_header(head: bytes, codepage: str) -> tuple[int, list[str]] | None:
+    """The index and cells of the first row that looks like a header, within the first rows."""
+    text = head_text(head, codepage)
+    # Drop a possibly cut last line so that a half row does not look like a short header.
+    if "\n" in text:
+        text = text[: text.rfind("\n") + 1]
+    for index, row in enumerate(_rows_of(text)[:_HEADER_SCAN_ROWS]):
+        cells = _norm_header(row)
+        if sum(1 for c in cells if c) >= 2:
+            return index, cells
+    return None
+
+
+class CsvConnector(FileConnector):
+    """Base of the CSV formats: reads rows as dicts keyed by header and maps each to records."""
+
+    #: Columns that must all be present (case-insensitive) for a header to be this format.
+    required: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def matches(cls, header: list[str]) -> bool:
+        """Whether a header row is this format's."""
+        names = {h.lower() for h in header}
+        return all(r.lower() in names for r in cls.required)
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> bool:
+        text = head_text(head, "cp1252")
+        first = text.lstrip("\ufeff \t\r\n")[:64].lower()
+        if not first or first.startswith(("begin:", "from ", "<", "{")):
+            return False
+        text_head = head if bom_encoding(head) else text.encode("utf-8")
+        for index in range(_HEADER_SCAN_ROWS):
+            found = find_header(text_head, "cp1252")
+            if found is None:
+                return False
+            row_index, header = found
+            if cls.matches(header):
+                return True
+            # LinkedIn's preamble: look past rows that are not a known header.
+            lines = text.splitlines(keepends=True)
+            if row_index + 1 >= len(lines) or index >= _HEADER_SCAN_ROWS - 1:
+                return False
+            text = "".join(lines[row_index + 1 :])
+            text_head = text.encode("utf-8")
+        return False
+
+    def extract(self, cursor: str | None) -> Iterator[Record]:
+        digest = self.digest()
+        if cursor != digest:
+            encoding = file_encoding(self.path, self.options.windows_codepage)
+            with self.path.open("r", encoding=encoding, newline="") as stream:
+                yield from self.read(stream)
+        yield Checkpoint(digest)
+
+    def read(self, stream: TextIO) -> Iterator[Record]:
+        """Yield the records of every data row after this format's header row."""
+        reader = csv.reader(stream)
+        header: list[str] | None = None
+        keys = KeyMaker()
+        file = str(self.path)
+        while True:
+            start = reader.line_num + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                yield Problem(file, start, "", f"unreadable CSV row: {exc}")
+                continue
+            if header is None:
+                cells = _norm_header(row)
+                if self.matches(cells):
+                    header = cells
+                continue
+            if not any(cell.strip() for cell in row):
+                continue
+            width = len(header)
+            if len(row) > width and any(cell.strip() for cell in row[width:]):
+                yield Problem(
+                    file,
+                    start,
+                    _raw(row),
+                    f"row has {len(row)} fields, the header has {width}",
+                )
+                continue
+            values = {
+                name: (row[i].strip() if i < len(row) else "")
+                for i, name in enumerate(header)
+                if name
+            }
+            yield from self.records(values, start, _raw(row), keys)
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        """The records of one data row."""
+        raise NotImplementedError
+
+    def _contact(
+        self,
+        keys: KeyMaker,
+        line: int,
+        *,
+        formatted: str = "",
+        given: str = "",
+        family: str = "",
+        structured: str = "",
+        organization: str = "",
+        title: str = "",
+        emails: list[str],
+        phones: list[str],
+        urls: list[str] = (),  # type: ignore[assignment]
+        labels: list[str] = (),  # type: ignore[assignment]
+        notes: str = "",
+        uid: str = "",
+    ) -> Contact | Skipped:
+        """Build a Contact from normalized parts, or a Skipped when there is no one to name."""
+        name = display_name(formatted, structured or join_name(given, family), organization,
+                            emails, phones)
+        if not name:
+            return Skipped("row with no name, e-mail or phone", str(self.path), line)
+        handles = (
+            tuple(Handle("email", e) for e in emails)
+            + tuple(Handle("phone", p) for p in phones)
+            + tuple(Handle("url", u) for u in urls)
+        )
+        return Contact(
+            source=self.name,
+            source_id=keys.key(uid, emails, name, organization),
+            name=name,
+            given_name=given,
+            family_name=family,
+            organization=organization,
+            title=title,
+            handles=handles,
+            labels=tuple(labels),
+            notes=notes,
+            file=str(self.path),
+            line=line,
+        )
+
+
+def _raw(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(row)
+    return out.getvalue()
+
+
+def _add(target: list[str], value: str | None) -> None:
+    if value and value not in target:
+        target.append(value)
+
+
+def _split_multi(cell: str) -> list[str]:
+    return [v.strip() for v in cell.split(MULTI) if v.strip()] if cell else []
+
+
+def _numbered(row: dict[str, str], kind: str, field: str) -> list[str]:
+    """Values of Google's numbered columns (`E-mail 1 - Value`, `E-mail 2 - Value`, ...)."""
+    found: list[tuple[int, str]] = []
+    for column, value in row.items():
+        match = _NUMBERED.match(column)
+        if match and match.group(1) == kind and match.group(3) == field and value:
+            found.append((int(match.group(2)), value))
+    return [v for _, v in sorted(found)]
+
+
+class GoogleCsvConnector(CsvConnector):
+    """Google Contacts CSV, in the current format (`Labels`) and the legacy one."""
+
+    name = "google_csv"
+    description = "a Google Contacts CSV export"
+
+    @classmethod
+    def matches(cls, header: list[str]) -> bool:
+        names = set(header)
+        return "E-mail 1 - Value" in names and ("Labels" in names or "Group Membership" in names)
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        region = self.options.default_region
+        emails: list[str] = []
+        for cell in _numbered(row, "E-mail", "Value"):
+            for value in _split_multi(cell):
+                _add(emails, normalize_email(value))
+        phones: list[str] = []
+        for cell in _numbered(row, "Phone", "Value"):
+            for value in _split_multi(cell):
+                _add(phones, normalize_phone(value, region))
+        urls: list[str] = []
+        for cell in _numbered(row, "Website", "Value"):
+            for value in _split_multi(cell):
+                _add(urls, normalize_url(value))
+        if "Labels" in row or "Organization Name" in row:
+            given, family = row.get("First Name", ""), row.get("Last Name", "")
+            structured = join_name(
+                row.get("Name Prefix", ""),
+                given,
+                row.get("Middle Name", ""),
+                family,
+                row.get("Name Suffix", ""),
+            )
+            formatted = ""
+            organization = row.get("Organization Name", "")
+            title = row.get("Organization Title", "")
+            label_cell = row.get("Labels", "")
+        else:
+            given, family = row.get("Given Name", ""), row.get("Family Name", "")
+            structured = join_name(
+                row.get("Name Prefix", ""),
+                given,
+                row.get("Additional Name", ""),
+                family,
+                row.get("Name Suffix", ""),
+            )
+            formatted = row.get("Name", "")
+            organizations = _numbered(row, "Organization", "Name")
+            titles = _numbered(row, "Organization", "Title")
+            organization = organizations[0] if organizations else ""
+            title = titles[0] if titles else ""
+            label_cell = row.get("Group Membership", "")
+        labels: list[str] = []
+        for label in _split_multi(label_cell):
+            # System groups are written "* myContacts", "* starred": keep the meaningful ones.
+            label = label.removeprefix("* ").strip()
+            if label and label.lower() != "mycontacts":
+                _add(labels, label)
+        yield self._contact(
+            keys,
+            line,
+            formatted=formatted,
+            given=given,
+            family=family,
+            structured=structured,
+            organization=organization,
+            title=title,
+            emails=emails,
+            phones=phones,
+            urls=urls,
+            labels=labels,
+            notes=row.get("Notes", ""),
+        )
+
+
+class OutlookCsvConnector(CsvConnector):
+    """Outlook desktop and outlook.com CSV exports."""
+
+    name = "outlook_csv"
+    description = "an Outlook CSV export"
+    required = frozenset({"First Name", "Last Name", "E-mail Address"})
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        region = self.options.default_region
+        emails: list[str] = []
+        for prefix in ("E-mail", "E-mail 2", "E-mail 3"):
+            address = row.get(f"{prefix} Address", "")
+            email = normalize_email(address)
+            if email is None and address.startswith("/"):
+                # An Exchange X.500 address is not an e-mail; Outlook often writes the real
+                # address into the display name: "Jane Roe (jane.roe@example.com)".
+                email = email_in_text(row.get(f"{prefix} Display Name", ""))
+            _add(emails, email)
+        phones: list[str] = []
+        for column, value in row.items():
+            lowered = column.lower()
+            if value and ("phone" in lowered or "fax" in lowered or lowered == "pager"):
+                if "assistant" in lowered:
+                    continue
+                _add(phones, normalize_phone(value, region))
+        urls: list[str] = []
+        _add(urls, normalize_url(row.get("Web Page", "")))
+        given, family = row.get("First Name", ""), row.get("Last Name", "")
+        structured = join_name(
+            row.get("Title", ""), given, row.get("Middle Name", ""), family, row.get("Suffix", "")
+        )
+        labels: list[str] = []
+        for label in re.split(r"[;,]", row.get("Categories", "")):
+            _add(labels, label.strip())
+        yield self._contact(
+            keys,
+            line,
+            given=given,
+            family=family,
+            structured=structured,
+            organization=row.get("Company", ""),
+            title=row.get("Job Title", ""),
+            emails=emails,
+            phones=phones,
+            urls=urls,
+            labels=labels,
+            notes=row.get("Notes", ""),
+        )
+
+
+class ThunderbirdCsvConnector(CsvConnector):
+    """Thunderbird address-book CSV (its trailing comma gives an empty last column)."""
+
+    name = "thunderbird"
+    description = "a Thunderbird address book CSV"
+    required = frozenset({"Display Name", "Primary Email"})
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        region = self.options.default_region
+        emails: list[str] = []
+        for column in ("Primary Email", "Secondary Email"):
+            _add(emails, normalize_email(row.get(column, "")))
+        phones: list[str] = []
+        for column in ("Work Phone", "Home Phone", "Mobile Number", "Fax Number", "Pager Number"):
+            _add(phones, normalize_phone(row.get(column, ""), region))
+        urls: list[str] = []
+        for column in ("Web Page 1", "Web Page 2"):
+            _add(urls, normalize_url(row.get(column, "")))
+        yield self._contact(
+            keys,
+            line,
+            formatted=row.get("Display Name", ""),
+            given=row.get("First Name", ""),
+            family=row.get("Last Name", ""),
+            organization=row.get("Organization", ""),
+            title=row.get("Job Title", ""),
+            emails=emails,
+            phones=phones,
+            urls=urls,
+            notes=row.get("Notes", ""),
+        )
+
+
+def parse_day(text: str, formats: tuple[str, ...]) -> date | None:
+    """The first of `formats` that reads `text` as a date, or None."""
+    for fmt in formats:
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def at_noon(day: date, zone: tzinfo) -> datetime:
+    """A date without a time, as an instant: noon in the user's zone, in UTC.
+
+    Noon keeps the same calendar date in the user's zone whatever the offset, so a coffee logged
+    for the 4th is reported on the 4th.
+    """
+    return datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
+
+
+def user_zone(name: str) -> tzinfo:
+    """The configured zone, else this computer's."""
+    if name:
+        return ZoneInfo(name)
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
+class LinkedInConnector(CsvConnector):
+    """LinkedIn `Connections.csv`, with or without its `Notes:` preamble.
+
+    Each row is a contact (keyed by profile URL) and its "Connected On" date an exchange on the
+    `linkedin` channel.
+    """
+
+    name = "linkedin"
+    description = "a LinkedIn Connections.csv"
+    required = frozenset({"First Name", "Last Name", "URL", "Connected On"})
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        email = normalize_email(row.get("Email Address", ""))
+        url = normalize_url(row.get("URL", ""))
+        contact = self._contact(
+            keys,
+            line,
+            given=row.get("First Name", ""),
+            family=row.get("Last Name", ""),
+            organization=row.get("Company", ""),
+            title=row.get("Position", ""),
+            emails=[email] if email else [],
+            phones=[],
+            urls=[url] if url else [],
+            uid=f"url:{url}" if url else "",
+        )
+        yield contact
+        connected = row.get("Connected On", "")
+        if not connected or not isinstance(contact, Contact):
+            return
+        day = parse_day(connected, ("%d %b %Y", "%d-%b-%y", "%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d"))
+        if day is None:
+            yield Problem(str(self.path), line, raw, f"unreadable Connected On date {connected!r}")
+            return
+        counterpart = contact.handles[0] if contact.handles else None
+        if counterpart is None:
+            return
+        yield Interaction(
+            at=at_noon(day, user_zone(self.options.timezone)),
+            direction="mutual",
+            channel="linkedin",
+            counterpart=counterpart,
+            source=self.name,
+            key=f"linkedin-connected:{contact.source_id}",
+            name=contact.name,
+        )
+
+
+class InteractionsCsvConnector(CsvConnector):
+    """netgarden's interactions CSV: `date,email,direction,channel` (and an optional `name`).
+
+    For exchanges no connector sees: calls, coffees, conferences. Someone it names who is in no
+    address book becomes a contact.
+    """
+
+    name = "interactions"
+    description = "an interactions CSV (date,email,direction,channel)"
+    required = frozenset({"date", "email"})
+    orphans: ClassVar[Orphans] = "contact"
+
+    def read(self, stream: TextIO) -> Iterator[Record]:
+        self._occurrences: dict[str, int] = {}
+        self._zone = user_zone(self.options.timezone)
+        yield from super().read(stream)
+
+    def records(
+        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
+    ) -> Iterator[Record]:
+        lowered = {k.lower(): v for k, v in row.items()}
+        file = str(self.path)
+        email = normalize_email(lowered.get("email", ""))
+        if email is None:
+            yield Problem(file, line, raw, f"not an e-mail address: {lowered.get('email', '')!r}")
+            return
+        at = parse_instant(lowered.get("date", ""), self._zone)
+        if at is None:
+            yield Problem(file, line, raw, f"unreadable date {lowered.get('date', '')!r}")
+            return
+        direction = (lowered.get("direction", "") or "mutual").lower()
+        if direction not in DIRECTIONS:
+            yield Problem(
+                file, line, raw, f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}"
+            )
+            return
+        channel = (lowered.get("channel", "") or "manual").lower()
+        identity = f"{at.isoformat()}|{email}|{direction}|{channel}"
+        # Two identical rows are two exchanges (two calls that day); re-reading the file must
+        # still give the same keys, so the key counts occurrences instead of using line numbers.
+        seen = self._occurrences.get(identity, 0) + 1
+        self._occurrences[identity] = seen
+        digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
+        yield Interaction(
+            at=at,
+            direction=_direction(direction),
+            channel=channel,
+            counterpart=Handle("email", email),
+            source=self.name,
+            key=f"interactions:{digest}:{seen}",
+            name=lowered.get("name", ""),
+        )
+
+
+def _direction(value: str) -> Direction:
+    for direction in DIRECTIONS:
+        if direction == value:
+            return direction
+    raise ValueError(value)
+
+
+def parse_instant(text: str, zone: tzinfo) -> datetime | None:
+    """An ISO date (noon in `zone`) or date-time (naive means `zone`) as a UTC instant."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) == 10:
+        try:
+            return at_noon(date.fromisoformat(text), zone)
+        except ValueError:
+            return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+CSV_CONNECTORS: tuple[type[CsvConnector], ...] = (
+    GoogleCsvConnector,
+    LinkedInConnector,
+    ThunderbirdCsvConnector,
+    OutlookCsvConnector,
+    InteractionsCsvConnector,
+)
