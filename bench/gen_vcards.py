@@ -57,8 +57,21 @@ QP_PARAMS = "CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE"
 # --------------------------------------------------------------------------- names
 
 _TRANSLIT = str.maketrans(
-    {"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss", "æ": "ae", "Æ": "AE",
-     "đ": "d", "Đ": "D", "ı": "i", "œ": "oe", "'": "", "’": ""}
+    {
+        "ø": "o",
+        "Ø": "O",
+        "ł": "l",
+        "Ł": "L",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "đ": "d",
+        "Đ": "D",
+        "ı": "i",
+        "œ": "oe",
+        "'": "",
+        "’": "",
+    }
 )
 
 
@@ -93,89 +106,200 @@ class Culture:
 
 
 CULTURES: tuple[Culture, ...] = (
-    Culture("en_US", 26,
-            _names("James Mary Olivia Liam Emma Noah Ava Ethan Sophia Mason Harper "
-                   "Lucas Madison Caleb Abigail Wyatt Chloe Owen Grace Dylan"),
-            _names("Smith Johnson Williams Brown Jones Garcia Miller Davis Walker "
-                   "Hall Young Allen King Scott Baker Carter Mitchell Turner"),
-            ("US", "US", "US", "UK", "AU")),
-    Culture("en_GB", 10,
-            _names("Oliver Amelia George Isla Harry Poppy Alfie Freya Archie Imogen "
-                   "Rhys Siobhan Callum Niamh"),
-            _names("Taylor Evans Thomas Roberts Wright Hughes Edwards Wood Clarke "
-                   "O'Connor Fletcher Pennington Ashworth"),
-            ("UK", "UK", "UK", "AU", "US")),
-    Culture("de", 12,
-            _names("Jürgen Jörg Günter Lena Lukas Sören Käthe Björn Anna Maximilian "
-                   "Hannelore Ute Matthias Jürgen-Peter Lisa-Marie"),
-            _names("Müller Schäfer Köhler Weiß Groß Schröder Krüger Hoffmann Fuchs "
-                   "Böhm Meißner Jäger Schulze Wagner"),
-            ("DE", "DE", "DE", "US", "UK"), accented=True),
-    Culture("fr", 9,
-            _names("François Hélène Zoé Émile Chloé Jérôme Léa Noël Gaël Amélie "
-                   "Anaïs Benoît Céline Jean-Noël Marie-Thérèse"),
-            _names("Lefèvre Dubois Moreau Girard Lemaître Fontaine Chevalier Dupré "
-                   "Bérenger Gauthier Rivière Lacroix Ménard"),
-            ("FR", "FR", "FR", "US", "UK"), accented=True),
-    Culture("es", 8,
-            _names("José María Íñigo Lucía Andrés Begoña Sofía Raúl Ramón Inés "
-                   "Jesús Ángela Martín María_José|Maria_Jose"),
-            _names("Muñoz Núñez García Pérez Ibáñez Gómez Martínez Fernández Peña "
-                   "Sánchez Ortíz Rodríguez Cañete"),
-            ("US", "UK", "FR", "DE"), accented=True),
-    Culture("nordic", 6,
-            _names("Søren Åsa Bjørn Øystein Märta Ingrid Kåre Sigrún Jón Þóra|Thora "
-                   "Mikael Åke Sølvi"),
-            _names("Ødegård Åberg Sørensen Lindqvist Ström Håkansson Jónsdóttir "
-                   "Nyström Bækgaard Østergaard"),
-            ("DE", "UK", "US"), accented=True),
-    Culture("central_eu", 6,
-            _names("Łukasz Małgorzata Paweł Zofia Jiří Kateřina Tomáš Agnieszka "
-                   "Wojciech Zdeněk Bożena Radosław"),
-            _names("Wójcik Kowalczyk Dvořák Novák Černý Wiśniewski Zieliński Procházka "
-                   "Dąbrowski Svobodová Kołodziej"),
-            ("DE", "UK", "US"), accented=True),
-    Culture("tr", 4,
-            _names("Şule Çağrı Gökhan Ayşe Ümit Oğuz Gülşen İbrahim Özlem Barış"),
-            _names("Çelik Yılmaz Öztürk Şahin Doğan Aydın Kılıç Güneş Erdoğdu"),
-            ("DE", "UK", "US"), accented=True),
-    Culture("vi", 3,
-            _names("Minh Thảo Hương Quốc_Bảo Lan_Anh Đức Tuấn Ngọc_Ánh"),
-            _names("Nguyễn Trần Lê Phạm Hoàng Huỳnh Võ Đặng"),
-            ("US", "AU", "FR"), family_first=True, accented=True),
-    Culture("el", 2,
-            _names("Γιώργος|Giorgos Μαρία|Maria Νίκος|Nikos Ελένη|Eleni "
-                   "Δημήτρης|Dimitris Κατερίνα|Katerina"),
-            _names("Παπαδόπουλος|Papadopoulos Οικονόμου|Oikonomou Γεωργίου|Georgiou "
-                   "Νικολάου|Nikolaou Αλεξίου|Alexiou"),
-            ("DE", "UK", "US"), accented=True),
-    Culture("ru", 3,
-            _names("Дмитрий|Dmitry Анна|Anna Сергей|Sergey Ольга|Olga Алексей|Alexey "
-                   "Наталья|Natalya Юрий|Yuri"),
-            _names("Иванов|Ivanov Смирнов|Smirnov Кузнецов|Kuznetsov Попов|Popov "
-                   "Соколов|Sokolov Лебедев|Lebedev"),
-            ("DE", "US", "UK"), accented=True),
-    Culture("ja", 3,
-            _names("太郎|Taro 花子|Hanako 健一|Kenichi さくら|Sakura 翔太|Shota 由美|Yumi"),
-            _names("山田|Yamada 佐藤|Sato 鈴木|Suzuki 高橋|Takahashi 田中|Tanaka 渡辺|Watanabe"),
-            ("US", "AU", "UK"), family_first=True),
-    Culture("zh", 3,
-            _names("伟|Wei 芳|Fang 秀英|Xiuying 浩然|Haoran 静|Jing 子轩|Zixuan"),
-            _names("王|Wang 李|Li 张|Zhang 刘|Liu 陈|Chen 杨|Yang"),
-            ("US", "AU", "UK"), family_first=True, sep=""),
-    Culture("ko", 2,
-            _names("민준|Minjun 서연|Seoyeon 지훈|Jihoon 하은|Haeun 도윤|Doyun"),
-            _names("김|Kim 이|Lee 박|Park 최|Choi 정|Jung"),
-            ("US", "AU"), family_first=True, sep=""),
-    Culture("ar", 2,
-            _names("محمد|Mohammed فاطمة|Fatima أحمد|Ahmed ليلى|Layla يوسف|Youssef"),
-            _names("الحسن|Al-Hassan حداد|Haddad منصور|Mansour خوري|Khoury"),
-            ("UK", "FR", "US")),
-    Culture("in", 4,
-            _names("Priya Arjun Rohan Ananya Vikram Kavya Sanjay Deepika "
-                   "प्रिया|Priya अर्जुन|Arjun"),
-            _names("Sharma Patel Iyer Reddy Nair Gupta Krishnan शर्मा|Sharma"),
-            ("US", "UK", "AU")),
+    Culture(
+        "en_US",
+        26,
+        _names(
+            "James Mary Olivia Liam Emma Noah Ava Ethan Sophia Mason Harper "
+            "Lucas Madison Caleb Abigail Wyatt Chloe Owen Grace Dylan"
+        ),
+        _names(
+            "Smith Johnson Williams Brown Jones Garcia Miller Davis Walker "
+            "Hall Young Allen King Scott Baker Carter Mitchell Turner"
+        ),
+        ("US", "US", "US", "UK", "AU"),
+    ),
+    Culture(
+        "en_GB",
+        10,
+        _names(
+            "Oliver Amelia George Isla Harry Poppy Alfie Freya Archie Imogen "
+            "Rhys Siobhan Callum Niamh"
+        ),
+        _names(
+            "Taylor Evans Thomas Roberts Wright Hughes Edwards Wood Clarke "
+            "O'Connor Fletcher Pennington Ashworth"
+        ),
+        ("UK", "UK", "UK", "AU", "US"),
+    ),
+    Culture(
+        "de",
+        12,
+        _names(
+            "Jürgen Jörg Günter Lena Lukas Sören Käthe Björn Anna Maximilian "
+            "Hannelore Ute Matthias Jürgen-Peter Lisa-Marie"
+        ),
+        _names(
+            "Müller Schäfer Köhler Weiß Groß Schröder Krüger Hoffmann Fuchs "
+            "Böhm Meißner Jäger Schulze Wagner"
+        ),
+        ("DE", "DE", "DE", "US", "UK"),
+        accented=True,
+    ),
+    Culture(
+        "fr",
+        9,
+        _names(
+            "François Hélène Zoé Émile Chloé Jérôme Léa Noël Gaël Amélie "
+            "Anaïs Benoît Céline Jean-Noël Marie-Thérèse"
+        ),
+        _names(
+            "Lefèvre Dubois Moreau Girard Lemaître Fontaine Chevalier Dupré "
+            "Bérenger Gauthier Rivière Lacroix Ménard"
+        ),
+        ("FR", "FR", "FR", "US", "UK"),
+        accented=True,
+    ),
+    Culture(
+        "es",
+        8,
+        _names(
+            "José María Íñigo Lucía Andrés Begoña Sofía Raúl Ramón Inés "
+            "Jesús Ángela Martín María_José|Maria_Jose"
+        ),
+        _names(
+            "Muñoz Núñez García Pérez Ibáñez Gómez Martínez Fernández Peña "
+            "Sánchez Ortíz Rodríguez Cañete"
+        ),
+        ("US", "UK", "FR", "DE"),
+        accented=True,
+    ),
+    Culture(
+        "nordic",
+        6,
+        _names("Søren Åsa Bjørn Øystein Märta Ingrid Kåre Sigrún Jón Þóra|Thora Mikael Åke Sølvi"),
+        _names(
+            "Ødegård Åberg Sørensen Lindqvist Ström Håkansson Jónsdóttir "
+            "Nyström Bækgaard Østergaard"
+        ),
+        ("DE", "UK", "US"),
+        accented=True,
+    ),
+    Culture(
+        "central_eu",
+        6,
+        _names(
+            "Łukasz Małgorzata Paweł Zofia Jiří Kateřina Tomáš Agnieszka "
+            "Wojciech Zdeněk Bożena Radosław"
+        ),
+        _names(
+            "Wójcik Kowalczyk Dvořák Novák Černý Wiśniewski Zieliński Procházka "
+            "Dąbrowski Svobodová Kołodziej"
+        ),
+        ("DE", "UK", "US"),
+        accented=True,
+    ),
+    Culture(
+        "tr",
+        4,
+        _names("Şule Çağrı Gökhan Ayşe Ümit Oğuz Gülşen İbrahim Özlem Barış"),
+        _names("Çelik Yılmaz Öztürk Şahin Doğan Aydın Kılıç Güneş Erdoğdu"),
+        ("DE", "UK", "US"),
+        accented=True,
+    ),
+    Culture(
+        "vi",
+        3,
+        _names("Minh Thảo Hương Quốc_Bảo Lan_Anh Đức Tuấn Ngọc_Ánh"),
+        _names("Nguyễn Trần Lê Phạm Hoàng Huỳnh Võ Đặng"),
+        ("US", "AU", "FR"),
+        family_first=True,
+        accented=True,
+    ),
+    Culture(
+        "el_m",
+        1,
+        _names("Γιώργος|Giorgos Νίκος|Nikos Δημήτρης|Dimitris Κώστας|Kostas"),
+        _names(
+            "Παπαδόπουλος|Papadopoulos Οικονόμου|Oikonomou Γεωργίου|Georgiou "
+            "Νικολάου|Nikolaou Αλεξίου|Alexiou"
+        ),
+        ("DE", "UK", "US"),
+        accented=True,
+    ),
+    Culture(
+        "el_f",
+        1,
+        _names("Μαρία|Maria Ελένη|Eleni Κατερίνα|Katerina Σοφία|Sofia"),
+        _names(
+            "Παπαδοπούλου|Papadopoulou Οικονόμου|Oikonomou Γεωργίου|Georgiou "
+            "Νικολάου|Nikolaou Αλεξίου|Alexiou"
+        ),
+        ("DE", "UK", "US"),
+        accented=True,
+    ),
+    Culture(
+        "ru_m",
+        2,
+        _names("Дмитрий|Dmitry Сергей|Sergey Алексей|Alexey Юрий|Yuri"),
+        _names(
+            "Иванов|Ivanov Смирнов|Smirnov Кузнецов|Kuznetsov Попов|Popov "
+            "Соколов|Sokolov Лебедев|Lebedev"
+        ),
+        ("DE", "US", "UK"),
+        accented=True,
+    ),
+    Culture(
+        "ru_f",
+        1,
+        _names("Анна|Anna Ольга|Olga Наталья|Natalya Татьяна|Tatyana"),
+        _names(
+            "Иванова|Ivanova Смирнова|Smirnova Кузнецова|Kuznetsova Попова|Popova "
+            "Соколова|Sokolova Лебедева|Lebedeva"
+        ),
+        ("DE", "US", "UK"),
+        accented=True,
+    ),
+    Culture(
+        "ja",
+        3,
+        _names("太郎|Taro 花子|Hanako 健一|Kenichi さくら|Sakura 翔太|Shota 由美|Yumi"),
+        _names("山田|Yamada 佐藤|Sato 鈴木|Suzuki 高橋|Takahashi 田中|Tanaka 渡辺|Watanabe"),
+        ("US", "AU", "UK"),
+        family_first=True,
+    ),
+    Culture(
+        "zh",
+        3,
+        _names("伟|Wei 芳|Fang 秀英|Xiuying 浩然|Haoran 静|Jing 子轩|Zixuan"),
+        _names("王|Wang 李|Li 张|Zhang 刘|Liu 陈|Chen 杨|Yang"),
+        ("US", "AU", "UK"),
+        family_first=True,
+        sep="",
+    ),
+    Culture(
+        "ko",
+        2,
+        _names("민준|Minjun 서연|Seoyeon 지훈|Jihoon 하은|Haeun 도윤|Doyun"),
+        _names("김|Kim 이|Lee 박|Park 최|Choi 정|Jung"),
+        ("US", "AU"),
+        family_first=True,
+        sep="",
+    ),
+    Culture(
+        "ar",
+        2,
+        _names("محمد|Mohammed فاطمة|Fatima أحمد|Ahmed ليلى|Layla يوسف|Youssef"),
+        _names("الحسن|Al-Hassan حداد|Haddad منصور|Mansour خوري|Khoury"),
+        ("UK", "FR", "US"),
+    ),
+    Culture(
+        "in",
+        4,
+        _names("Priya Arjun Rohan Ananya Vikram Kavya Sanjay Deepika प्रिया|Priya अर्जुन|Arjun"),
+        _names("Sharma Patel Iyer Reddy Nair Gupta Krishnan शर्मा|Sharma"),
+        ("US", "UK", "AU"),
+    ),
 )
 _CULTURE_WEIGHTS = [c.weight for c in CULTURES]
 _ACCENTED = tuple(c for c in CULTURES if c.accented)
@@ -212,28 +336,74 @@ COMPANIES: tuple[tuple[str, str], ...] = (
     ("Sample Research Foundation", "example.org"),
 )
 DEPARTMENTS = (
-    "Sales", "Engineering", "R&D", "Finance", "Human Resources", "Marketing", "Legal",
-    "Customer Success", "Procurement", "IT Operations", "Forschung & Entwicklung",
-    "Direction commerciale", "Logística", "Research, Design & Strategy",
+    "Sales",
+    "Engineering",
+    "R&D",
+    "Finance",
+    "Human Resources",
+    "Marketing",
+    "Legal",
+    "Customer Success",
+    "Procurement",
+    "IT Operations",
+    "Forschung & Entwicklung",
+    "Direction commerciale",
+    "Logística",
+    "Research, Design & Strategy",
 )
 TITLES = (
-    "Senior Software Engineer", "Account Manager", "Head of Procurement",
-    "VP, Operations", "Directeur commercial", "Leiterin Vertrieb", "Product Owner",
-    "Chief Financial Officer", "Office Manager", "Data Scientist", "Research Associate",
-    "Project Manager, EMEA", "Ingénieure d'études", "Geschäftsführer", "Consultant",
-    "Jefa de Compras", "Technical Writer", "Solutions Architect", "Intern",
-    "Director, Partnerships & Alliances", "QA Lead", "Recruiter",
+    "Senior Software Engineer",
+    "Account Manager",
+    "Head of Procurement",
+    "VP, Operations",
+    "Directeur commercial",
+    "Leiterin Vertrieb",
+    "Product Owner",
+    "Chief Financial Officer",
+    "Office Manager",
+    "Data Scientist",
+    "Research Associate",
+    "Project Manager, EMEA",
+    "Ingénieure d'études",
+    "Geschäftsführer",
+    "Consultant",
+    "Jefa de Compras",
+    "Technical Writer",
+    "Solutions Architect",
+    "Intern",
+    "Director, Partnerships & Alliances",
+    "QA Lead",
+    "Recruiter",
 )
 CATEGORIES = (
-    "Work", "Clients", "Suppliers", "Friends", "Family", "VIP", "Conference 2023",
-    "Newsletter", "Golf Club", "Board", "Alumni", "Neighbours", "Kita-Eltern",
-    "Book Club", "Partners", "Press",
+    "Work",
+    "Clients",
+    "Suppliers",
+    "Friends",
+    "Family",
+    "VIP",
+    "Conference 2023",
+    "Newsletter",
+    "Golf Club",
+    "Board",
+    "Alumni",
+    "Neighbours",
+    "Kita-Eltern",
+    "Book Club",
+    "Partners",
+    "Press",
 )
-HOME_DOMAINS = ("example.org", "example.com", "mail.test", "post.test", "inbox.test",
-                "webmail.test")
+HOME_DOMAINS = (
+    "example.org",
+    "example.com",
+    "mail.test",
+    "post.test",
+    "inbox.test",
+    "webmail.test",
+)
 
 NOTE_FRAGMENTS = (
-    "Met at the regional trade fair in spring",
+    "met at the regional trade fair in spring",
     "prefers e-mail over phone",
     "follow up about the Q3 proposal",
     "allergic to peanuts, remember for the team dinner",
@@ -265,6 +435,7 @@ NOTE_FRAGMENTS = (
 
 
 # ------------------------------------------------------------------ phones, addresses
+
 
 def _digits(rng: random.Random, template: str) -> str:
     """Replace ``#`` with random digits and ``@`` with random capital letters."""
@@ -301,83 +472,166 @@ def _phone_us(rng: random.Random) -> str:
 
 
 def _phone_uk(rng: random.Random) -> str:
-    return _digits(rng, rng.choice((
-        "+44 20 7946 0###", "020 7946 0###", "+44 (0)20 7946 0###", "+44 113 496 0###",
-        "0113 496 0###", "+441632960###", "01632 960###", "07700 900###",
-        "+44 7700 900###",
-    )))
+    return _digits(
+        rng,
+        rng.choice(
+            (
+                "+44 20 7946 0###",
+                "020 7946 0###",
+                "+44 (0)20 7946 0###",
+                "+44 113 496 0###",
+                "0113 496 0###",
+                "+441632960###",
+                "01632 960###",
+                "07700 900###",
+                "+44 7700 900###",
+            )
+        ),
+    )
 
 
 def _phone_de(rng: random.Random) -> str:
-    return _digits(rng, rng.choice((
-        "+49 30 901820", "+49 30 901820-##", "030 901820##", "+49 (0)30 901820",
-        "030/901820-#", "+4930901820##", "+49 89 99998-###",
-    )))
+    return _digits(
+        rng,
+        rng.choice(
+            (
+                "+49 30 901820",
+                "+49 30 901820-##",
+                "030 901820##",
+                "+49 (0)30 901820",
+                "030/901820-#",
+                "+4930901820##",
+                "+49 89 99998-###",
+            )
+        ),
+    )
 
 
 def _phone_fr(rng: random.Random) -> str:
-    return _digits(rng, rng.choice((
-        "+33 1 99 00 ## ##", "01 99 00 ## ##", "+33 6 39 98 ## ##", "06 39 98 ## ##",
-        "+33199000###", "01.99.00.##.##",
-    )))
+    return _digits(
+        rng,
+        rng.choice(
+            (
+                "+33 1 99 00 ## ##",
+                "01 99 00 ## ##",
+                "+33 6 39 98 ## ##",
+                "06 39 98 ## ##",
+                "+33199000###",
+                "01.99.00.##.##",
+            )
+        ),
+    )
 
 
 def _phone_au(rng: random.Random) -> str:
     mobile = rng.choice(("006", "156", "157", "158", "159", "110", "313", "737", "808"))
-    return _digits(rng, rng.choice((
-        "+61 2 5550 ####", "(02) 5550 ####", "+61 3 7010 ####", f"0491 570 {mobile}",
-        f"+61 491 570 {mobile}",
-    )))
+    return _digits(
+        rng,
+        rng.choice(
+            (
+                "+61 2 5550 ####",
+                "(02) 5550 ####",
+                "+61 3 7010 ####",
+                f"0491 570 {mobile}",
+                f"+61 491 570 {mobile}",
+            )
+        ),
+    )
 
 
 PHONES: dict[str, Callable[[random.Random], str]] = {
-    "US": _phone_us, "UK": _phone_uk, "DE": _phone_de, "FR": _phone_fr, "AU": _phone_au,
+    "US": _phone_us,
+    "UK": _phone_uk,
+    "DE": _phone_de,
+    "FR": _phone_fr,
+    "AU": _phone_au,
 }
 
 # country -> (street templates, (city, region, postal template) choices, country name)
 ADDRESSES: dict[str, tuple[tuple[str, ...], tuple[tuple[str, str, str], ...], str]] = {
     "US": (
-        ("{n} Example Avenue, Suite {s}", "{n} Main Street", "{n} Market Street, Floor {f}",
-         "{n} Harbor Blvd, Building {b}, Unit {s}", "{n} Oak Lane"),
-        (("Springfield", "IL", "627##"), ("Riverton", "WY", "825##"),
-         ("Fairview", "OR", "970##"), ("Madison", "WI", "537##"),
-         ("Georgetown", "TX", "786##")),
+        (
+            "{n} Example Avenue, Suite {s}",
+            "{n} Main Street",
+            "{n} Market Street, Floor {f}",
+            "{n} Harbor Blvd, Building {b}, Unit {s}",
+            "{n} Oak Lane",
+        ),
+        (
+            ("Springfield", "IL", "627##"),
+            ("Riverton", "WY", "825##"),
+            ("Fairview", "OR", "970##"),
+            ("Madison", "WI", "537##"),
+            ("Georgetown", "TX", "786##"),
+        ),
         "USA",
     ),
     "UK": (
-        ("{n} Example Road, Unit {s}", "Flat {f}, {n} Baker Lane", "{n} High Street",
-         "Suite {s}, {n} Canal Wharf"),
-        (("London", "", "EC1A #@@"), ("Manchester", "Greater Manchester", "M1 #@@"),
-         ("Leeds", "West Yorkshire", "LS1 #@@"), ("Bristol", "", "BS1 #@@")),
+        (
+            "{n} Example Road, Unit {s}",
+            "Flat {f}, {n} Baker Lane",
+            "{n} High Street",
+            "Suite {s}, {n} Canal Wharf",
+        ),
+        (
+            ("London", "", "EC1A #@@"),
+            ("Manchester", "Greater Manchester", "M1 #@@"),
+            ("Leeds", "West Yorkshire", "LS1 #@@"),
+            ("Bristol", "", "BS1 #@@"),
+        ),
         "United Kingdom",
     ),
     "DE": (
-        ("Musterstraße {n}, Aufgang {b}", "Hauptstraße {n}", "Königsallee {n}, {f}. OG",
-         "Schloßplatz {n}", "Am Exempelweg {n}, Haus {b}"),
-        (("Berlin", "Berlin", "10###"), ("München", "Bayern", "80###"),
-         ("Köln", "Nordrhein-Westfalen", "50###"),
-         ("Düsseldorf", "Nordrhein-Westfalen", "40###")),
+        (
+            "Musterstraße {n}, Aufgang {b}",
+            "Hauptstraße {n}",
+            "Königsallee {n}, {f}. OG",
+            "Schloßplatz {n}",
+            "Am Exempelweg {n}, Haus {b}",
+        ),
+        (
+            ("Berlin", "Berlin", "10###"),
+            ("München", "Bayern", "80###"),
+            ("Köln", "Nordrhein-Westfalen", "50###"),
+            ("Düsseldorf", "Nordrhein-Westfalen", "40###"),
+        ),
         "Deutschland",
     ),
     "FR": (
-        ("{n}, rue de l'Exemple", "{n} bis, boulevard Saint-Exemple",
-         "{n}, avenue des Érables, bâtiment {b}", "{n}, place du Marché"),
-        (("Paris", "Île-de-France", "750##"), ("Lyon", "Auvergne-Rhône-Alpes", "6900#"),
-         ("Marseille", "Provence-Alpes-Côte d'Azur", "130##"),
-         ("Nantes", "Pays de la Loire", "44###")),
+        (
+            "{n}, rue de l'Exemple",
+            "{n} bis, boulevard Saint-Exemple",
+            "{n}, avenue des Érables, bâtiment {b}",
+            "{n}, place du Marché",
+        ),
+        (
+            ("Paris", "Île-de-France", "750##"),
+            ("Lyon", "Auvergne-Rhône-Alpes", "6900#"),
+            ("Marseille", "Provence-Alpes-Côte d'Azur", "130##"),
+            ("Nantes", "Pays de la Loire", "44###"),
+        ),
         "France",
     ),
     "AU": (
-        ("Level {f}, {n} Example Street", "Unit {s}, {n} George Street",
-         "{n} Collins Street", "Suite {s}, Level {f}, {n} Queen Street"),
-        (("Sydney", "NSW", "2000"), ("Melbourne", "VIC", "3000"),
-         ("Brisbane", "QLD", "4000"), ("Perth", "WA", "6000")),
+        (
+            "Level {f}, {n} Example Street",
+            "Unit {s}, {n} George Street",
+            "{n} Collins Street",
+            "Suite {s}, Level {f}, {n} Queen Street",
+        ),
+        (
+            ("Sydney", "NSW", "2000"),
+            ("Melbourne", "VIC", "3000"),
+            ("Brisbane", "QLD", "4000"),
+            ("Perth", "WA", "6000"),
+        ),
         "Australia",
     ),
 }
 
 
 # ------------------------------------------------------------------------ encoding
+
 
 def _fold(line: str) -> bytes:
     """Encode one logical content line as folded UTF-8 physical lines ending in CRLF.
@@ -402,8 +656,7 @@ def _fold(line: str) -> bytes:
 
 def _esc(text: str) -> str:
     """Escape a vCard 3.0 TEXT value (backslash, comma, semicolon, newline)."""
-    return (text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;")
-            .replace("\n", "\\n"))
+    return text.replace("\\", "\\\\").replace(",", "\\,").replace(";", "\\;").replace("\n", "\\n")
 
 
 # One token per octet: printable ASCII except "=" is literal, the rest is =XX.
@@ -440,6 +693,7 @@ def _qp(head: str, value: str) -> bytes:
 
 
 # -------------------------------------------------------------------------- people
+
 
 @dataclass(frozen=True)
 class Person:
@@ -479,10 +733,19 @@ def _person(rng: random.Random, culture: Culture) -> Person:
         fn = f"{fn}, {suffix}"
     company, domain = rng.choice(COMPANIES)
     return Person(
-        given=given, family=family, middle=middle, prefix=prefix, suffix=suffix, fn=fn,
-        given_ascii=given_ascii, family_ascii=family_ascii,
-        country=rng.choice(culture.countries), company=company, domain=domain,
-        department=rng.choice(DEPARTMENTS), title=rng.choice(TITLES),
+        given=given,
+        family=family,
+        middle=middle,
+        prefix=prefix,
+        suffix=suffix,
+        fn=fn,
+        given_ascii=given_ascii,
+        family_ascii=family_ascii,
+        country=rng.choice(culture.countries),
+        company=company,
+        domain=domain,
+        department=rng.choice(DEPARTMENTS),
+        title=rng.choice(TITLES),
     )
 
 
@@ -490,8 +753,14 @@ def _emails(rng: random.Random, p: Person) -> list[tuple[str, str]]:
     """1-3 (kind, address) pairs, kind being WORK or HOME."""
     first = p.given_ascii.lower().replace(" ", "").replace("'", "")
     last = p.family_ascii.lower().replace(" ", "").replace("'", "")
-    locals_ = (f"{first}.{last}", f"{first[0]}{last}", f"{first}_{last}", f"{last}.{first}",
-               f"{first}{rng.randrange(1, 99)}", f"{first}.{last}+news")
+    locals_ = (
+        f"{first}.{last}",
+        f"{first[0]}{last}",
+        f"{first}_{last}",
+        f"{last}.{first}",
+        f"{first}{rng.randrange(1, 99)}",
+        f"{first}.{last}+news",
+    )
     out = []
     kinds = rng.sample(("WORK", "HOME", "HOME"), rng.choice((1, 1, 2, 2, 2, 3)))
     for kind in kinds:
@@ -501,9 +770,11 @@ def _emails(rng: random.Random, p: Person) -> list[tuple[str, str]]:
     return out
 
 
-def _phones(rng: random.Random, p: Person) -> list[tuple[str, str]]:
-    """1-3 (kind, number) pairs with CELL, WORK or HOME."""
+def _phones(rng: random.Random, p: Person, cell_first: bool = False) -> list[tuple[str, str]]:
+    """1-3 (kind, number) pairs with CELL, WORK or HOME (CELL first if asked)."""
     kinds = rng.sample(("CELL", "WORK", "HOME"), rng.choice((1, 2, 2, 2, 3)))
+    if cell_first:
+        kinds = ["CELL", *[k for k in kinds if k != "CELL"][:2]]
     out = []
     for kind in kinds:
         country = p.country if rng.random() < 0.8 else rng.choice(tuple(PHONES))
@@ -518,7 +789,9 @@ def _address(rng: random.Random, country: str) -> tuple[str, str, str, str, str,
     """(extended, street, locality, region, postal code, country)."""
     streets, cities, country_name = ADDRESSES[country]
     street = rng.choice(streets).format(
-        n=rng.randrange(1, 400), s=rng.randrange(100, 999), f=rng.randrange(1, 40),
+        n=rng.randrange(1, 400),
+        s=rng.randrange(100, 999),
+        f=rng.randrange(1, 40),
         b=chr(65 + rng.randrange(8)),
     )
     city, region, postal = rng.choice(cities)
@@ -529,9 +802,17 @@ def _address(rng: random.Random, country: str) -> tuple[str, str, str, str, str,
 def _note(rng: random.Random, p: Person) -> str:
     """A 100-400 character note with commas, sentences and line breaks."""
     target = rng.randint(100, 400)
-    text = f"Contact at {p.company}"
-    while len(text) < target:
-        frag = rng.choice(NOTE_FRAGMENTS)
+    text = rng.choice(
+        (
+            f"Contact at {p.company}",
+            f"{p.title} at {p.company}",
+            f"Works in {p.department}",
+            "Imported from old phone",
+        )
+    )
+    for frag in rng.sample(NOTE_FRAGMENTS, len(NOTE_FRAGMENTS)):
+        if len(text) >= target:
+            break
         sep = rng.choice((", ", ". ", ".\n", ", "))
         if sep != ", ":
             frag = frag[0].upper() + frag[1:]
@@ -560,6 +841,7 @@ def _photo(rng: random.Random) -> str:
 
 # --------------------------------------------------------------------------- cards
 
+
 def _card30(rng: random.Random) -> bytes:
     culture = rng.choices(CULTURES, _CULTURE_WEIGHTS)[0]
     p = _person(rng, culture)
@@ -567,8 +849,7 @@ def _card30(rng: random.Random) -> bytes:
     add = out.append
     add(_fold(f"UID:{_uid(rng)}"))
     add(_fold(f"FN:{_esc(p.fn)}"))
-    add(_fold("N:" + ";".join(_esc(x) for x in
-                              (p.family, p.given, p.middle, p.prefix, p.suffix))))
+    add(_fold("N:" + ";".join(_esc(x) for x in (p.family, p.given, p.middle, p.prefix, p.suffix))))
     add(_fold(f"ORG:{_esc(p.company)};{_esc(p.department)}"))
     add(_fold(f"TITLE:{_esc(p.title)}"))
     for i, (kind, addr) in enumerate(_emails(rng, p)):
@@ -582,12 +863,15 @@ def _card30(rng: random.Random) -> bytes:
         slug = p.family_ascii.lower().replace(" ", "-").replace("'", "")
         add(_fold(f"URL:https://www.{p.domain}/team/{slug}"))
     if rng.random() < 0.25:
-        add(_fold(f"BDAY:{1950 + rng.randrange(55)}-{rng.randint(1, 12):02d}-"
-                  f"{rng.randint(1, 28):02d}"))
+        add(
+            _fold(
+                f"BDAY:{1950 + rng.randrange(55)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            )
+        )
     cats = rng.sample(CATEGORIES, rng.randint(1, 3))
     add(_fold("CATEGORIES:" + ",".join(_esc(c) for c in cats)))
     add(_fold(f"NOTE:{_esc(_note(rng, p))}"))
-    if rng.random() < PHOTO_RATIO:
+    if rng.random() < PHOTO_RATIO / (1 - V21_RATIO):  # ~5% of all cards
         add(_fold(f"PHOTO;ENCODING=b;TYPE=JPEG:{_photo(rng)}"))
     add(_fold(f"REV:{_timestamp(rng)}"))
     add(b"END:VCARD\r\n")
@@ -614,10 +898,8 @@ def _card21(rng: random.Random) -> bytes:
     add(_qp(f"FN;{QP_PARAMS}", p.fn))
     add(_prop21("ORG", f"{p.company};{p.department}"))
     add(_prop21("TITLE", p.title))
-    for i, (kind, number) in enumerate(_phones(rng, p)):
+    for i, (kind, number) in enumerate(_phones(rng, p, cell_first=True)):
         params = "CELL;PREF" if i == 0 else kind
-        if i == 0 and kind != "CELL":
-            params = f"{kind};PREF"
         add(f"TEL;{params}:{number}".encode("ascii") + CRLF)
     for kind, addr in _emails(rng, p):
         params = "INTERNET" if kind == "WORK" else "INTERNET;HOME"
@@ -630,6 +912,7 @@ def _card21(rng: random.Random) -> bytes:
 
 
 # ------------------------------------------------------------------------------ API
+
 
 def generate(n: int, out: pathlib.Path, seed: int = 1) -> int:
     """Write ``n`` vCards to ``out`` and return the number of bytes written.
@@ -655,8 +938,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Generate a deterministic, realistic vCard file for benchmarks.",
     )
-    parser.add_argument("n", type=int, help="number of cards to generate")
-    parser.add_argument("out", type=pathlib.Path, help="output .vcf file")
+    parser.add_argument("n", type=int, metavar="N", help="number of cards to generate")
+    parser.add_argument("out", type=pathlib.Path, metavar="OUT.vcf", help="output file")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     args = parser.parse_args(argv)
     if args.n < 0:
@@ -665,8 +948,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     size = generate(args.n, args.out, seed=args.seed)
     elapsed = time.perf_counter() - start
     avg = size / args.n if args.n else 0.0
-    print(f"wrote {args.n} cards, {size} bytes ({avg:.0f} B/card) to {args.out} "
-          f"in {elapsed:.2f}s", file=sys.stderr)
+    print(
+        f"wrote {args.n} cards, {size} bytes ({avg:.0f} B/card) to {args.out} in {elapsed:.2f}s",
+        file=sys.stderr,
+    )
     return 0
 
 

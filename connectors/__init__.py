@@ -1,0 +1,88 @@
+"""The connector registry: format name -> connector class, loaded lazily, and format detection."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from connectors.base import FileConnector
+from pipeline.errors import FormatError
+
+_REGISTRY: dict[str, str] = {
+    "vcard": "connectors.vcard:VCardConnector",
+    "google_csv": "connectors.csvfiles:GoogleCsvConnector",
+    "linkedin": "connectors.csvfiles:LinkedInConnector",
+    "thunderbird": "connectors.csvfiles:ThunderbirdCsvConnector",
+    "outlook_csv": "connectors.csvfiles:OutlookCsvConnector",
+    "interactions": "connectors.csvfiles:InteractionsCsvConnector",
+}
+#: Format names in detection order (the first whose sniff accepts a file wins).
+FORMATS: tuple[str, ...] = tuple(_REGISTRY)
+_HEAD_BYTES = 16384
+_MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"%PDF": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (unpack it first)",
+    b"GIF8": "a GIF image",
+    b"SQLite format 3": "an SQLite database",
+}
+_EXPECTED = (
+    "expected a vCard file or a Google, Outlook, LinkedIn, Thunderbird or interactions CSV"
+)
+
+
+def connector_class(name: str) -> type[FileConnector]:
+    """The connector class registered as `name`."""
+    module_name, _, class_name = _REGISTRY[name].partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    assert issubclass(cls, FileConnector)
+    return cls
+
+
+def detect(path: Path) -> type[FileConnector]:
+    """The connector for a file, chosen by its content; FormatError with one clear line if none."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD_BYTES)
+    except OSError as exc:
+        raise FormatError(path, f"cannot read: {exc.strerror or exc}") from None
+    if not head.strip():
+        raise FormatError(path, f"empty file; {_EXPECTED}")
+    for magic, what in _MAGIC.items():
+        if head.startswith(magic):
+            raise FormatError(path, f"this is {what}, not an export; {_EXPECTED}")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FormatError(path, f"binary file, not an export; {_EXPECTED}")
+    for name in FORMATS:
+        cls = connector_class(name)
+        if cls.sniff(head, path):
+            return cls
+    suffix = path.suffix.lower()
+    if suffix in (".vcf", ".vcard"):
+        raise FormatError(path, "not a vCard file: it does not start with BEGIN:VCARD")
+    if suffix in (".csv", ".txt"):
+        first = head.splitlines()[0][:80].decode("utf-8", errors="replace") if head else ""
+        raise FormatError(path, f"unrecognized CSV header {first!r}; {_EXPECTED}")
+    raise FormatError(path, f"unrecognized format; {_EXPECTED}")
+
+
+def expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files to import: each file named, and every file below each folder named (sorted).
+
+    Returns (named files, files found in folders); hidden files and folders are passed over.
+    """
+    named: list[Path] = []
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.exists():
+            named.append(path)
+        else:
+            raise FormatError(path, "no such file or folder")
+    return named, found

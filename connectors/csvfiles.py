@@ -21,16 +21,17 @@ from zoneinfo import ZoneInfo
 from connectors.base import FileConnector, Orphans
 from connectors.keys import KeyMaker
 from connectors.textcodec import bom_encoding, head_text
+from pipeline.errors import FormatError
 from pipeline.model import (
     DIRECTIONS,
     Checkpoint,
     Contact,
-    Direction,
     Handle,
     Interaction,
     Problem,
     Record,
     Skipped,
+    as_direction,
 )
 from pipeline.normalize import (
     display_name,
@@ -167,6 +168,8 @@ class CsvConnector(FileConnector):
                 if name
             }
             yield from self.records(values, start, _raw(row), keys)
+        if header is None:
+            raise FormatError(self.path, f"no header row of {self.description} found")
 
     def records(
         self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
@@ -530,20 +533,13 @@ class InteractionsCsvConnector(CsvConnector):
         digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
         yield Interaction(
             at=at,
-            direction=_direction(direction),
+            direction=as_direction(direction),
             channel=channel,
             counterpart=Handle("email", email),
             source=self.name,
             key=f"interactions:{digest}:{seen}",
             name=lowered.get("name", ""),
         )
-
-
-def _direction(value: str) -> Direction:
-    for direction in DIRECTIONS:
-        if direction == value:
-            return direction
-    raise ValueError(value)
 
 
 def parse_instant(text: str, zone: tzinfo) -> datetime | None:

@@ -24,6 +24,7 @@ from typing import BinaryIO
 from connectors.base import FileConnector
 from connectors.keys import KeyMaker
 from connectors.textcodec import bom_encoding, decode, head_text
+from pipeline.errors import FormatError
 from pipeline.model import Checkpoint, Contact, Handle, Problem, Record, Skipped
 from pipeline.normalize import (
     display_name,
@@ -189,8 +190,12 @@ class VCardConnector(FileConnector):
     def read(self, stream: BinaryIO) -> Iterator[Record]:
         """Yield a Contact, Skipped or Problem for every card of `stream`."""
         keys = KeyMaker()
+        cards = 0
         for card, complete in self._cards(stream):
+            cards += 1
             yield from self._to_records(card, complete, keys)
+        if not cards:
+            raise FormatError(self.path, "no BEGIN:VCARD found: not a vCard file")
 
     def _cards(self, stream: BinaryIO) -> Iterator[tuple[_Card, bool]]:
         """Cards in file order, each with whether its END:VCARD was reached."""

@@ -15,6 +15,14 @@ Direction = Literal["outbound", "inbound", "mutual"]
 DIRECTIONS: tuple[Direction, ...] = ("outbound", "inbound", "mutual")
 
 
+def as_direction(value: str) -> Direction:
+    """`value` as a Direction; ValueError if it is not one."""
+    for direction in DIRECTIONS:
+        if direction == value:
+            return direction
+    raise ValueError(f"direction {value!r} is not one of {', '.join(DIRECTIONS)}")
+
+
 @dataclass(frozen=True, slots=True)
 class Handle:
     """A way to reach someone: `kind` is email, phone or url; `value` is normalized."""

@@ -1,0 +1,97 @@
+"""The store's schema, as numbered migrations. A store records the last one applied.
+
+Never edit a migration that has shipped: add the next number. Each runs in the transaction that
+records it, so a store is always at exactly one version.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (
+        1,
+        """
+        CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            source_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            given_name TEXT NOT NULL DEFAULT '',
+            family_name TEXT NOT NULL DEFAULT '',
+            organization TEXT NOT NULL DEFAULT '',
+            title TEXT NOT NULL DEFAULT '',
+            labels TEXT NOT NULL DEFAULT '[]',
+            notes TEXT NOT NULL DEFAULT '',
+            file TEXT NOT NULL DEFAULT '',
+            line INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT NOT NULL,
+            import_seq INTEGER NOT NULL,
+            person_id INTEGER,
+            UNIQUE (source, source_id)
+        );
+        CREATE INDEX contacts_person ON contacts (person_id);
+
+        CREATE TABLE handles (
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            PRIMARY KEY (contact_id, kind, value)
+        ) WITHOUT ROWID;
+        CREATE INDEX handles_value ON handles (kind, value);
+
+        CREATE TABLE interactions (
+            id INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            at TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            import_seq INTEGER NOT NULL,
+            UNIQUE (key, kind, value)
+        );
+        CREATE INDEX interactions_handle ON interactions (kind, value);
+
+        CREATE TABLE quarantine (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            file TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            import_seq INTEGER NOT NULL
+        );
+        CREATE INDEX quarantine_file ON quarantine (file);
+
+        CREATE TABLE checkpoints (
+            stream TEXT PRIMARY KEY,
+            cursor TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+
+        CREATE TABLE imports (
+            seq INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            what TEXT NOT NULL
+        );
+
+        CREATE TABLE assignments (
+            person_id INTEGER PRIMARY KEY,
+            network TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            classified_at TEXT NOT NULL
+        );
+
+        CREATE TABLE suggestions (
+            person_a INTEGER NOT NULL,
+            person_b INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (person_a, person_b, reason)
+        ) WITHOUT ROWID;
+        """,
+    ),
+)
+
+LATEST = MIGRATIONS[-1][0]

@@ -1,0 +1,504 @@
+"""The SQLite store: the one place that reads and writes netgarden's data.
+
+Contacts are upserted on (source, source_id) and only rewritten when their content changed;
+interactions are unique on (key, handle), so the same exchange seen twice counts once; every write
+of an import happens inside one transaction with the source's checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.errors import NetgardenError
+from pipeline.identity import resolve
+from pipeline.migrations import LATEST, MIGRATIONS
+from pipeline.model import (
+    Contact,
+    Handle,
+    HandleKind,
+    Interaction,
+    InteractionSummary,
+    Person,
+    Problem,
+    as_direction,
+)
+from pipeline.normalize import normalize_email
+
+_CHUNK = 500
+# Sources whose records only exist because an exchange named someone unknown: their names are
+# often just an address, so a real address-book name wins over them.
+_FALLBACK_SOURCES = frozenset({"interactions", "manual"})
+
+
+@dataclass
+class UpsertCounts:
+    """What an upsert did to contact records."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+@dataclass(frozen=True)
+class QuarantinedRecord:
+    """A record an import could not read, as `netgarden errors` lists it."""
+
+    source: str
+    file: str
+    line: int
+    reason: str
+    raw: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Two people who may be one: a shared phone, or the same name at the same organization."""
+
+    person_a: int
+    person_b: int
+    reason: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _content_hash(contact: Contact) -> str:
+    payload = json.dumps(
+        [
+            contact.name,
+            contact.given_name,
+            contact.family_name,
+            contact.organization,
+            contact.title,
+            [[h.kind, h.value] for h in contact.handles],
+            list(contact.labels),
+            contact.notes,
+        ],
+        ensure_ascii=False,
+    )
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+
+def _chunks(items: Sequence[Contact], size: int = _CHUNK) -> Iterator[Sequence[Contact]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """An open netgarden store. Use as a context manager, or call `close()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(path, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise NetgardenError(f"{path}: not a netgarden store ({exc})") from None
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        self.migrate()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        row = self.db.execute("PRAGMA user_version").fetchone()
+        return int(row[0])
+
+    def migrate(self) -> None:
+        """Apply every migration newer than the store, each in its own transaction."""
+        current = self.version
+        if current > LATEST:
+            raise NetgardenError(
+                f"{self.path}: written by a newer netgarden (schema {current}); upgrade netgarden"
+            )
+        for number, script in MIGRATIONS:
+            if number <= current:
+                continue
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
+        """One atomic unit of work; `rollback=True` (dry runs) undoes it even on success."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("ROLLBACK" if rollback else "COMMIT")
+
+    def begin_import(self, what: str) -> int:
+        """Start an import run and return its sequence number (orders records by recency)."""
+        cursor = self.db.execute(
+            "INSERT INTO imports (started_at, what) VALUES (?, ?)", (_now(), what)
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def checkpoint(self, stream: str) -> str | None:
+        row = self.db.execute("SELECT cursor FROM checkpoints WHERE stream = ?", (stream,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_checkpoint(self, stream: str, cursor: str) -> None:
+        self.db.execute(
+            "INSERT INTO checkpoints (stream, cursor, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (stream) DO UPDATE SET cursor = excluded.cursor, "
+            "updated_at = excluded.updated_at",
+            (stream, cursor, _now()),
+        )
+
+    # -- contacts -------------------------------------------------------------------------------
+
+    def upsert_contacts(self, contacts: Sequence[Contact], seq: int) -> UpsertCounts:
+        """Insert new records, rewrite changed ones, mark unchanged ones as seen in `seq`."""
+        counts = UpsertCounts()
+        by_source: dict[str, list[Contact]] = defaultdict(list)
+        for contact in contacts:
+            by_source[contact.source].append(contact)
+        for source, items in by_source.items():
+            for chunk in _chunks(items):
+                self._upsert_chunk(source, chunk, seq, counts)
+        return counts
+
+    def _upsert_chunk(
+        self, source: str, chunk: Sequence[Contact], seq: int, counts: UpsertCounts
+    ) -> None:
+        marks = ",".join("?" * len(chunk))
+        existing = {
+            row[0]: (int(row[1]), str(row[2]))
+            for row in self.db.execute(
+                f"SELECT source_id, id, content_hash FROM contacts "
+                f"WHERE source = ? AND source_id IN ({marks})",
+                [source, *(c.source_id for c in chunk)],
+            )
+        }
+        next_id = int(self.db.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0])
+        inserts: list[tuple[object, ...]] = []
+        updates: list[tuple[object, ...]] = []
+        touched: list[tuple[int, int]] = []
+        handle_rows: list[tuple[int, str, str, int]] = []
+        rewritten: list[tuple[int]] = []
+        for contact in chunk:
+            digest = _content_hash(contact)
+            fields = (
+                contact.name,
+                contact.given_name,
+                contact.family_name,
+                contact.organization,
+                contact.title,
+                json.dumps(list(contact.labels), ensure_ascii=False),
+                contact.notes,
+                contact.file,
+                contact.line,
+                digest,
+                seq,
+            )
+            found = existing.get(contact.source_id)
+            if found is None:
+                next_id += 1
+                contact_id = next_id
+                existing[contact.source_id] = (contact_id, digest)
+                inserts.append((contact_id, source, contact.source_id, *fields))
+                counts.new += 1
+            elif found[1] != digest:
+                contact_id = found[0]
+                updates.append((*fields, contact_id))
+                rewritten.append((contact_id,))
+                counts.updated += 1
+            else:
+                touched.append((seq, found[0]))
+                counts.unchanged += 1
+                continue
+            handle_rows.extend(
+                (contact_id, h.kind, h.value, i) for i, h in enumerate(contact.handles)
+            )
+        self.db.executemany(
+            "INSERT INTO contacts (id, source, source_id, name, given_name, family_name, "
+            "organization, title, labels, notes, file, line, content_hash, import_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        self.db.executemany(
+            "UPDATE contacts SET name = ?, given_name = ?, family_name = ?, organization = ?, "
+            "title = ?, labels = ?, notes = ?, file = ?, line = ?, content_hash = ?, "
+            "import_seq = ? WHERE id = ?",
+            updates,
+        )
+        self.db.executemany("DELETE FROM handles WHERE contact_id = ?", rewritten)
+        self.db.executemany("UPDATE contacts SET import_seq = ? WHERE id = ?", touched)
+        self.db.executemany(
+            "INSERT OR IGNORE INTO handles (contact_id, kind, value, position) "
+            "VALUES (?, ?, ?, ?)",
+            handle_rows,
+        )
+
+    def contact_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM contacts").fetchone()[0])
+
+    # -- interactions ---------------------------------------------------------------------------
+
+    def add_interactions(self, interactions: Iterable[Interaction], seq: int) -> int:
+        """Store exchanges not seen before; return how many were new."""
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT OR IGNORE INTO interactions "
+            "(key, kind, value, at, direction, channel, source, name, import_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (
+                    i.key,
+                    i.counterpart.kind,
+                    i.counterpart.value,
+                    i.at.astimezone(UTC).isoformat(timespec="seconds"),
+                    i.direction,
+                    i.channel,
+                    i.source,
+                    i.name,
+                    seq,
+                )
+                for i in interactions
+            ),
+        )
+        return self.db.total_changes - before
+
+    def unknown_counterparts(self, seq: int) -> list[tuple[HandleKind, str, str]]:
+        """Handles that exchanges of import `seq` name and no contact record holds."""
+        rows = self.db.execute(
+            "SELECT i.kind, i.value, max(i.name) FROM interactions i "
+            "WHERE i.import_seq = ? AND NOT EXISTS "
+            "(SELECT 1 FROM handles h WHERE h.kind = i.kind AND h.value = i.value) "
+            "GROUP BY i.kind, i.value ORDER BY min(i.id)",
+            (seq,),
+        ).fetchall()
+        return [(_kind(row[0]), str(row[1]), str(row[2] or "")) for row in rows]
+
+    def interaction_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM interactions").fetchone()[0])
+
+    # -- quarantine -----------------------------------------------------------------------------
+
+    def clear_quarantine(self, file: str) -> None:
+        """Forget what an earlier import of `file` could not read (it is being read again)."""
+        self.db.execute("DELETE FROM quarantine WHERE file = ?", (file,))
+
+    def quarantine(self, problems: Iterable[Problem], source: str, seq: int) -> None:
+        self.db.executemany(
+            "INSERT INTO quarantine (source, file, line, reason, raw, import_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((source, p.file, p.line, p.reason, p.raw, seq) for p in problems),
+        )
+
+    def quarantined(self) -> list[QuarantinedRecord]:
+        return [
+            QuarantinedRecord(str(r[0]), str(r[1]), int(r[2]), str(r[3]), str(r[4]))
+            for r in self.db.execute(
+                "SELECT source, file, line, reason, raw FROM quarantine ORDER BY file, line, id"
+            )
+        ]
+
+    # -- identities -----------------------------------------------------------------------------
+
+    def resolve_people(self) -> None:
+        """Group contact records into people (shared e-mail) and refresh merge suggestions."""
+        contacts = [
+            (int(r[0]), str(r[1]), str(r[2]))
+            for r in self.db.execute("SELECT id, name, organization FROM contacts")
+        ]
+        handles = [
+            (int(r[0]), _kind(r[1]), str(r[2]))
+            for r in self.db.execute("SELECT contact_id, kind, value FROM handles")
+        ]
+        people, suggestions = resolve(contacts, handles)
+        current = dict(self.db.execute("SELECT id, person_id FROM contacts").fetchall())
+        changed = [(pid, cid) for cid, pid in people.items() if current.get(cid) != pid]
+        self.db.executemany("UPDATE contacts SET person_id = ? WHERE id = ?", changed)
+        self.db.execute("DELETE FROM suggestions")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO suggestions (person_a, person_b, reason) VALUES (?, ?, ?)",
+            suggestions,
+        )
+
+    def suggestions(self) -> list[Suggestion]:
+        return [
+            Suggestion(int(r[0]), int(r[1]), str(r[2]))
+            for r in self.db.execute(
+                "SELECT person_a, person_b, reason FROM suggestions ORDER BY person_a, person_b"
+            )
+        ]
+
+    def people(self) -> list[Person]:
+        """Every person with their records merged and their exchanges attached, by id."""
+        records: dict[int, list[tuple[int, str, str, str, str, list[str], str, int]]] = (
+            defaultdict(list)
+        )
+        for row in self.db.execute(
+            "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq "
+            "FROM contacts ORDER BY import_seq DESC, id DESC"
+        ):
+            person_id = int(row[1]) if row[1] is not None else int(row[0])
+            records[person_id].append(
+                (
+                    int(row[0]),
+                    str(row[2]),
+                    str(row[3]),
+                    str(row[4]),
+                    str(row[5]),
+                    list(json.loads(row[6])),
+                    str(row[7]),
+                    int(row[8]),
+                )
+            )
+        handles_of: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        owner: dict[tuple[str, str], int] = {}
+        person_of = {rec[0]: pid for pid, recs in records.items() for rec in recs}
+        for row in self.db.execute(
+            "SELECT contact_id, kind, value FROM handles ORDER BY contact_id, position"
+        ):
+            contact_id, kind, value = int(row[0]), str(row[1]), str(row[2])
+            handles_of[contact_id].append((kind, value))
+            pid = person_of.get(contact_id)
+            if pid is not None and ((kind, value) not in owner or pid < owner[(kind, value)]):
+                owner[(kind, value)] = pid
+        exchanges: dict[int, dict[str, InteractionSummary]] = defaultdict(dict)
+        for row in self.db.execute(
+            "SELECT key, kind, value, at, direction, channel, source FROM interactions"
+        ):
+            pid = owner.get((str(row[1]), str(row[2])))
+            if pid is None:
+                continue
+            # One exchange reaching two addresses of one person is still one exchange.
+            exchanges[pid].setdefault(
+                str(row[0]),
+                InteractionSummary(
+                    at=datetime.fromisoformat(str(row[3])),
+                    direction=as_direction(str(row[4])),
+                    channel=str(row[5]),
+                    source=str(row[6]),
+                ),
+            )
+        people: list[Person] = []
+        for pid in sorted(records):
+            recs = records[pid]
+            named = sorted(
+                recs, key=lambda r: (r[1] not in _FALLBACK_SOURCES, r[7], r[0]), reverse=True
+            )
+            emails: list[str] = []
+            phones: list[str] = []
+            urls: list[str] = []
+            for rec in recs:
+                for kind, value in handles_of.get(rec[0], ()):
+                    target = emails if kind == "email" else phones if kind == "phone" else urls
+                    if value not in target:
+                        target.append(value)
+            people.append(
+                Person(
+                    contact_id=pid,
+                    name=named[0][2],
+                    emails=tuple(emails),
+                    phones=tuple(phones),
+                    urls=tuple(urls),
+                    organizations=_unique(r[3] for r in recs),
+                    titles=_unique(r[4] for r in recs),
+                    labels=_unique(label for r in recs for label in r[5]),
+                    notes=_unique(r[6] for r in recs),
+                    sources=tuple(sorted({r[1] for r in recs})),
+                    interactions=tuple(
+                        sorted(exchanges.get(pid, {}).values(), key=lambda i: i.at)
+                    ),
+                )
+            )
+        return people
+
+    def find_people(self, who: str) -> list[int]:
+        """Person ids matching an e-mail address, else a name (case-insensitive, exact)."""
+        email = normalize_email(who)
+        if email:
+            rows = self.db.execute(
+                "SELECT DISTINCT coalesce(c.person_id, c.id) FROM handles h "
+                "JOIN contacts c ON c.id = h.contact_id WHERE h.kind = 'email' AND h.value = ?",
+                (email,),
+            ).fetchall()
+        else:
+            rows = self.db.execute(
+                "SELECT DISTINCT coalesce(person_id, id) FROM contacts "
+                "WHERE lower(name) = lower(?)",
+                (who.strip(),),
+            ).fetchall()
+        return sorted(int(r[0]) for r in rows)
+
+    def primary_handle(self, person_id: int) -> Handle | None:
+        """The handle an exchange logged for a person is recorded against."""
+        row = self.db.execute(
+            "SELECT h.kind, h.value FROM contacts c JOIN handles h ON h.contact_id = c.id "
+            "WHERE coalesce(c.person_id, c.id) = ? "
+            "ORDER BY h.kind = 'email' DESC, c.import_seq DESC, h.position LIMIT 1",
+            (person_id,),
+        ).fetchone()
+        return None if row is None else Handle(_kind(row[0]), str(row[1]))
+
+    # -- assignments ----------------------------------------------------------------------------
+
+    def save_assignments(self, assignments: Iterable[tuple[int, str, str]]) -> None:
+        """Replace the stored network of every person with (person_id, network, rule)."""
+        now = _now()
+        self.db.execute("DELETE FROM assignments")
+        self.db.executemany(
+            "INSERT INTO assignments (person_id, network, rule, classified_at) "
+            "VALUES (?, ?, ?, ?)",
+            ((pid, network, rule, now) for pid, network, rule in assignments),
+        )
+
+    def assignments(self) -> dict[int, tuple[str, str]]:
+        return {
+            int(r[0]): (str(r[1]), str(r[2]))
+            for r in self.db.execute("SELECT person_id, network, rule FROM assignments")
+        }
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value and value not in seen:
+            seen[value] = None
+    return tuple(seen)
+
+
+def _kind(value: object) -> HandleKind:
+    if value == "email":
+        return "email"
+    if value == "phone":
+        return "phone"
+    return "url"
