@@ -434,7 +434,7 @@ class Store:
                     titles=_unique(r[4] for r in recs),
                     labels=_unique(label for r in recs for label in r[5]),
                     notes=_unique(r[6] for r in recs),
-                    sources=tuple(sorted({r[1] for r in recs})),
+                    sources=_sources(recs),
                     interactions=tuple(
                         sorted(exchanges.get(pid, {}).values(), key=lambda i: i.at)
                     ),
@@ -486,6 +486,13 @@ class Store:
             int(r[0]): (str(r[1]), str(r[2]))
             for r in self.db.execute("SELECT person_id, network, rule FROM assignments")
         }
+
+
+def _sources(records: Iterable[tuple[object, str, *tuple[object, ...]]]) -> tuple[str, ...]:
+    """Where a person's records came from; a placeholder source only when it is the only one."""
+    found = {r[1] for r in records}
+    real = found - _FALLBACK_SOURCES
+    return tuple(sorted(real or found))
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

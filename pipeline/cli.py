@@ -1,0 +1,517 @@
+"""The command line: the only module that uses click, prints or exits.
+
+Every NetgardenError becomes one line on stderr and exit 1; usage errors exit 2; an import that
+quarantined records under --strict exits 3. No input makes it print a traceback (-v shows one
+for an internal error, to report it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.config import CONFIG_TEMPLATE, Config, load_config, resolve_home
+from pipeline.errors import NetgardenError
+from pipeline.model import DIRECTIONS, Person, as_direction
+
+EXIT_USER = 1
+EXIT_PARTIAL = 3
+
+
+@dataclass
+class App:
+    """What every command shares: the home, its settings, and how much to say."""
+
+    home: Path
+    verbose: int
+    quiet: bool
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.home)
+        return self._config
+
+    def say(self, message: str) -> None:
+        """A progress or summary line (stderr, so stdout stays data); silent under -q."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+
+def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns typed errors into one clear line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NetgardenError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing half-written was kept", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.params.get("verbose"):
+                traceback.print_exc()
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where netgarden keeps its store and settings "
+    "(default: $NETGARDEN_HOME, else your user data folder).",
+)
+@click.option("-v", "--verbose", count=True, help="Say more (tracebacks for internal errors).")
+@click.option("-q", "--quiet", is_flag=True, help="Say only errors.")
+@click.version_option(__version__, prog_name="netgarden")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, verbose: int, quiet: bool) -> None:
+    """Keep your professional network from going cold.
+
+    Import your address book and the history of who you talked to, sort everyone into target
+    networks by rules, and report who is overdue for contact.
+    """
+    ctx.obj = App(home=resolve_home(home), verbose=verbose, quiet=quiet)
+
+
+def _app(ctx: click.Context) -> App:
+    app = ctx.find_object(App)
+    assert app is not None
+    return app
+
+
+# -- init --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Write config.toml and networks.toml into the home (existing files are kept)."""
+    from rules.schema import default_text
+
+    app = _app(ctx)
+    app.home.mkdir(parents=True, exist_ok=True)
+    app.home.chmod(0o700)
+    for name, text in (("config.toml", CONFIG_TEMPLATE), ("networks.toml", default_text())):
+        path = app.home / name
+        if path.exists():
+            app.say(f"kept {path} (already there)")
+        else:
+            path.write_text(text, encoding="utf-8")
+            app.say(f"wrote {path}")
+    app.say("next: edit networks.toml, then `netgarden import` your address book")
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+@main.command("import")
+@click.argument(
+    "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
+)
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(["vcard", "google_csv", "outlook_csv", "linkedin", "thunderbird",
+                       "interactions"]),
+    help="Read every file as this format instead of detecting it from the content.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 3 when any record had to be quarantined.")
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    format_name: str | None,
+    dry_run: bool,
+    strict: bool,
+) -> None:
+    """Import address books and interaction files (files or folders).
+
+    Formats are detected from the content: vCard 2.1/3.0/4.0, Google Contacts CSV, Outlook CSV,
+    LinkedIn Connections.csv, Thunderbird CSV, and the interactions CSV
+    (date,email,direction,channel). Importing the same file again changes nothing.
+    """
+    from connectors import connector_class, detect, expand
+    from connectors.base import FileConnector, ReadOptions
+    from pipeline.errors import FormatError
+    from pipeline.runner import import_file, resolve
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    config = app.config
+    named, found = expand(list(paths))
+    plan: list[tuple[Path, type[FileConnector]]] = []
+    for path in named:
+        plan.append((path, connector_class(format_name) if format_name else detect(path)))
+    for path in found:
+        try:
+            plan.append((path, connector_class(format_name) if format_name else detect(path)))
+        except FormatError as exc:
+            app.warn(f"skipped {exc}")
+    if not plan:
+        _fail("nothing to import in " + ", ".join(str(p) for p in paths))
+    # Address books first: an exchange file then finds the people they list instead of
+    # creating a placeholder contact for each of them.
+    plan.sort(key=lambda item: item[1].orphans == "contact")
+    options = ReadOptions(config.default_region, config.windows_codepage, config.timezone)
+    quarantined = 0
+    totals: Counter[str] = Counter()
+    with Store(config.store_path) as store:
+        for path, cls in plan:
+            summary = import_file(store, cls(path, options), dry_run=dry_run)
+            quarantined += summary.quarantined
+            if summary.unchanged:
+                app.say(f"{path} ({cls.name}): unchanged since its last import")
+                continue
+            c = summary.contacts
+            parts = [f"contacts {c.new} new, {c.updated} updated, {c.unchanged} unchanged"]
+            totals.update(new=c.new, updated=c.updated)
+            if summary.interactions_read:
+                parts.append(
+                    f"exchanges {summary.interactions_new} new of {summary.interactions_read}"
+                )
+                totals.update(exchanges=summary.interactions_new)
+            if summary.contacts_created:
+                parts.append(f"{summary.contacts_created} new people from exchanges")
+            if summary.skipped:
+                reasons = ", ".join(f"{n} {r}" for r, n in summary.skipped.most_common())
+                parts.append(f"skipped {reasons}")
+            if summary.quarantined:
+                parts.append(f"{summary.quarantined} unreadable (quarantined)")
+            app.say(f"{path} ({cls.name}): " + "; ".join(parts))
+        if not dry_run:
+            resolve(store)
+            app.say(f"store: {store.contact_count()} contact records, "
+                    f"{store.interaction_count()} exchanges")
+    if dry_run:
+        app.say("dry run: nothing was written")
+    if quarantined:
+        app.warn(f"{_plural(quarantined, 'record')} could not be read; "
+                 "`netgarden errors` lists them with file and line")
+        if strict:
+            sys.exit(EXIT_PARTIAL)
+
+
+# -- log ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("who")
+@click.option("--date", "when", help="When (YYYY-MM-DD or an ISO date-time; default: today).")
+@click.option("--channel", default="manual", show_default=True,
+              help="How: call, coffee, meeting, email, ...")
+@click.option("--direction", type=click.Choice(list(DIRECTIONS)), default="mutual",
+              show_default=True, help="Who reached out.")
+@click.pass_context
+def log(ctx: click.Context, who: str, when: str | None, channel: str, direction: str) -> None:
+    """Record one exchange by hand. WHO is an e-mail address or the exact name of one person."""
+    from connectors.csvfiles import parse_instant
+    from pipeline.runner import log_exchange
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    config = app.config
+    tz = config.tz()
+    at = parse_instant(when or datetime.now(tz).date().isoformat(), tz)
+    if at is None:
+        _fail(f"--date {when!r} is not a date (use YYYY-MM-DD)")
+    with Store(config.store_path) as store:
+        person_id, created = log_exchange(
+            store, who, at, as_direction(direction), channel.lower(), f"manual:{uuid.uuid4().hex}"
+        )
+    if created:
+        app.say(f"new contact {who} (id {person_id})")
+    app.say(f"logged a {direction} {channel} with {who} on {at.astimezone(tz).date()}")
+
+
+# -- classify, contacts, report ----------------------------------------------------------------
+
+
+def _parse_day(value: str | None, app: App) -> date:
+    if value is None:
+        return datetime.now(app.config.tz()).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"--as-of {value!r} is not a date (use YYYY-MM-DD)")
+
+
+def _classified(app: App, as_of: date) -> tuple[list[Person], dict[int, Any], Any]:
+    """Everyone in the store with their assignment as of a date, and the rule set."""
+    from pipeline.store import Store
+    from rules.engine import classify_all
+    from rules.schema import load_overrides, load_rules
+
+    config = app.config
+    ruleset = load_rules(config.networks_path)
+    overrides = load_overrides(config.overrides_path, ruleset)
+    with Store(config.store_path) as store:
+        people = store.people()
+    assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
+    return people, assignments, ruleset
+
+
+def _save(app: App, assignments: dict[int, Any]) -> None:
+    from pipeline.store import Store
+
+    with Store(app.config.store_path) as store, store.transaction():
+        store.save_assignments((pid, a.network, a.rule) for pid, a in assignments.items())
+
+
+@main.command()
+@click.option("--explain", is_flag=True, help="Show, per contact, which rule matched and why.")
+@click.option("--as-of", "as_of", help="Date the recency conditions count from (default: today).")
+@click.pass_context
+def classify(ctx: click.Context, explain: bool, as_of: str | None) -> None:
+    """Sort every contact into a network by the rules of networks.toml."""
+    app = _app(ctx)
+    people, assignments, ruleset = _classified(app, _parse_day(as_of, app))
+    _save(app, assignments)
+    if explain:
+        for person in sorted(people, key=lambda p: p.name.casefold()):
+            a = assignments[person.contact_id]
+            rule = f" by rule '{a.rule}'" if a.rule else ""
+            who = f"{person.name} <{person.email}>" if person.email else person.name
+            click.echo(f"{who}: {a.network}{rule}: {'; '.join(a.reasons)}")
+    counts = Counter(a.network for a in assignments.values())
+    order = [*ruleset.network_names, "unassigned"]
+    app.say(
+        f"classified {_plural(len(people), 'contact')}: "
+        + ", ".join(f"{name} {counts.get(name, 0)}" for name in order)
+    )
+
+
+def _contact_rows(people: Sequence[Person], assignments: dict[int, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "contact_id": p.contact_id,
+            "name": p.name,
+            "emails": list(p.emails),
+            "phones": list(p.phones),
+            "organization": p.organization,
+            "title": p.title,
+            "labels": list(p.labels),
+            "network": assignments[p.contact_id].network,
+            "sources": list(p.sources),
+        }
+        for p in people
+    ]
+
+
+@main.command()
+@click.option("--network", help="Only the people of this network.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.pass_context
+def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
+    """List people as netgarden sees them (to check an import). Multi-values are joined by ';'."""
+    from pipeline.export import neutralize
+
+    app = _app(ctx)
+    people, assignments, ruleset = _classified(app, _parse_day(None, app))
+    if network is not None and network not in (*ruleset.network_names, "unassigned"):
+        _fail(f"no network named {network!r}; networks: "
+              + ", ".join([*ruleset.network_names, "unassigned"]))
+    rows = _contact_rows(
+        [p for p in people if network is None or assignments[p.contact_id].network == network],
+        assignments,
+    )
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    columns = ["contact_id", "name", "emails", "phones", "organization", "title", "labels",
+               "network", "sources"]
+    flat = [
+        [";".join(v) if isinstance(v, list) else str(v) for v in (r[c] for c in columns)]
+        for r in rows
+    ]
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([neutralize(c) for c in row] for row in flat)
+        return
+    table = Table(*columns, title=f"{_plural(len(rows), 'contact')}")
+    for row in flat:
+        table.add_row(*row)
+    Console().print(table)
+
+
+@main.command()
+@click.option("--as-of", "as_of", help="Report the world as of this date (default: today).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the report files (default: HOME/reports).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "md", "html", "table"]),
+              default="csv", show_default=True,
+              help="csv/md/html write staleness and networks files; table prints a summary.")
+@click.option("--top", default=5, show_default=True, help="Contacts per network in a table.")
+@click.pass_context
+def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, top: int) -> None:
+    """Report who is overdue for contact: staleness.csv (a row a contact) and networks.csv."""
+    from pipeline import export
+    from pipeline.report import networks, staleness
+
+    app = _app(ctx)
+    day = _parse_day(as_of, app)
+    people, assignments, ruleset = _classified(app, day)
+    _save(app, assignments)
+    frame = staleness(people, assignments, ruleset, day, app.config.tz())
+    summary = networks(frame, ruleset)
+    if fmt == "table":
+        _print_tables(frame, summary, day, top)
+        return
+    folder = out or app.home / "reports"
+    written: list[Path] = []
+    for name, data in (("staleness", frame), ("networks", summary)):
+        path = folder / f"{name}.{fmt}"
+        if fmt == "csv":
+            export.frame_to_csv(data, path)
+        elif fmt == "md":
+            export.write_text(path, export.frame_to_markdown(data))
+        else:
+            export.write_text(path, export.frame_to_html(data, f"netgarden {name}, {day}"))
+        written.append(path)
+    overdue = int((frame["status"] == "overdue").sum())
+    app.say(f"as of {day}: {_plural(len(frame), 'contact')}, {overdue} overdue; wrote "
+            + ", ".join(str(p) for p in written))
+
+
+def _print_tables(frame: Any, summary: Any, day: date, top: int) -> None:
+    from pipeline.export import cell
+
+    console = Console()
+    table = Table("network", "cadence", "contacts", "overdue", "due soon", "ok", "never",
+                  "% in cadence", title=f"Networks as of {day}")
+    for row in summary.itertuples(index=False):
+        table.add_row(row.network, cell(row.cadence_days), cell(row.contacts), cell(row.overdue),
+                      cell(row.due_soon), cell(row.ok), cell(row.never),
+                      cell(row.pct_in_cadence))
+    console.print(table)
+    for network in summary["network"]:
+        members = frame[(frame["network"] == network)
+                        & frame["status"].isin(["overdue", "due_soon"])].head(top)
+        if members.empty:
+            continue
+        detail = Table("name", "email", "organization", "last contact", "days since",
+                       "days overdue", "status", title=f"{network}: most overdue")
+        for row in members.itertuples(index=False):
+            detail.add_row(row.name, row.email, row.organization, cell(row.last_contact),
+                           cell(row.days_since), cell(row.days_overdue), row.status)
+        console.print(detail)
+
+
+# -- errors, suggestions, rules ----------------------------------------------------------------
+
+
+@main.command()
+@click.pass_context
+def errors(ctx: click.Context) -> None:
+    """List the records imports could not read, with file, line and raw text."""
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    with Store(app.config.store_path) as store:
+        problems = store.quarantined()
+    if not problems:
+        app.say("no unreadable records")
+        return
+    for p in problems:
+        click.echo(f"{p.file}:{p.line}: {p.reason}")
+        raw = p.raw if len(p.raw) <= 300 else p.raw[:300] + "…"
+        for line in raw.splitlines() or [""]:
+            click.echo(f"    {line}")
+    app.say(f"{_plural(len(problems), 'unreadable record')}")
+
+
+@main.command()
+@click.pass_context
+def suggestions(ctx: click.Context) -> None:
+    """People who may be one person (a shared phone, the same name and organization)."""
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    with Store(app.config.store_path) as store:
+        found = store.suggestions()
+        names = {p.contact_id: p for p in store.people()}
+    if not found:
+        app.say("no suggestions")
+        return
+    for s in found:
+        a, b = names.get(s.person_a), names.get(s.person_b)
+        if a is None or b is None:
+            continue
+        click.echo(f"{a.name} <{a.email}> [{a.contact_id}] ~ {b.name} <{b.email}> "
+                   f"[{b.contact_id}]: {s.reason}")
+
+
+@main.group()
+def rules() -> None:
+    """Work with the networks file."""
+
+
+@rules.command("check")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def rules_check(ctx: click.Context, file: Path | None) -> None:
+    """Report every problem of a networks file at once (default: the home's networks.toml)."""
+    from rules.schema import default_text, parse_overrides, parse_rules
+
+    app = _app(ctx)
+    path = file or app.config.networks_path
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"{path}: cannot read: {exc}")
+    elif file is not None:
+        _fail(f"{path}: no such file")
+    else:
+        app.say(f"{path} does not exist; checking the default networks")
+        text = default_text()
+    ruleset, problems = parse_rules(text)
+    overrides_path = app.config.overrides_path
+    override_problems: list[str] = []
+    if file is None and ruleset is not None and overrides_path.exists():
+        _, override_problems = parse_overrides(
+            overrides_path.read_text(encoding="utf-8"), ruleset
+        )
+    if problems or override_problems:
+        for message in problems:
+            click.echo(f"{path}: {message}", err=True)
+        for message in override_problems:
+            click.echo(f"{overrides_path}: {message}", err=True)
+        total = len(problems) + len(override_problems)
+        _fail(f"{_plural(total, 'problem')} found")
+    assert ruleset is not None
+    click.echo(f"{path}: ok ({_plural(len(ruleset.networks), 'network')}, "
+               f"{_plural(len(ruleset.rules), 'rule')})")

@@ -1,0 +1,101 @@
+"""Writers for tables a person opens: CSV for spreadsheets, Markdown, HTML.
+
+Every cell is written as text a spreadsheet shows as it is: whole numbers without `.0`, missing
+values empty, and a cell that begins like a formula (`=`, `+`, `-`, `@`, tab, CR) prefixed with
+`'` so that a spreadsheet never runs it.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(text: str) -> str:
+    """`text` made safe for a spreadsheet cell (OWASP CSV injection)."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def cell(value: object) -> str:
+    """One value as the text of a cell."""
+    if value is None or value is pd.NA:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return f"{value:g}"
+    return str(value)
+
+
+def rows_of(frame: pd.DataFrame) -> list[list[str]]:
+    """The frame's rows as lists of cell texts (not yet neutralized)."""
+    return [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a CSV atomically (a reader never sees half a file), formula cells neutralized."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows([neutralize(c) for c in row] for row in rows)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
+    write_csv(path, list(frame.columns), rows_of(frame))
+
+
+def frame_to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub-flavoured Markdown table."""
+
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(escape(str(c)) for c in frame.columns) + " |",
+        "|" + "|".join(" --- " for _ in frame.columns) + "|",
+    ]
+    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows_of(frame)]
+    return "\n".join(lines) + "\n"
+
+
+def frame_to_html(frame: pd.DataFrame, title: str) -> str:
+    """A standalone HTML page holding the table."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>\n"
+        for row in rows_of(frame)
+    )
+    return (
+        "<!doctype html>\n<html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:sans-serif}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>\n<table><thead><tr>{head}</tr></thead><tbody>\n"
+        f"{body}</tbody></table></body></html>\n"
+    )
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a text file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)

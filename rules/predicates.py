@@ -1,0 +1,216 @@
+"""The conditions a rule may use: a closed set, each parsed and checked up front (no eval).
+
+A condition tests one person as of a date and returns the reason it holds, or None. The reasons
+are what `classify --explain` shows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from pipeline.model import Person
+from pipeline.normalize import email_domain
+
+
+class ConditionError(ValueError):
+    """A condition's value has the wrong type or is not valid (a bad regular expression)."""
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a condition may know besides the person: the report date and the user's zone."""
+
+    as_of: date
+    tz: tzinfo
+
+    @property
+    def end(self) -> datetime:
+        """The last instant of `as_of` in the user's zone; later exchanges do not count yet."""
+        return datetime.combine(self.as_of + timedelta(days=1), time(0), tzinfo=self.tz)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One `key = value` of a rule's `when`, ready to test."""
+
+    key: str
+    values: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    number: int
+    test: Callable[[Condition, Person, Context], str | None]
+
+    def __call__(self, person: Person, context: Context) -> str | None:
+        return self.test(self, person, context)
+
+
+def _strings(key: str, value: object) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items or not all(isinstance(v, str) for v in items):
+        raise ConditionError(f"'{key}' takes a string or a non-empty list of strings")
+    return tuple(str(v) for v in items)
+
+
+def _number(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConditionError(f"'{key}' takes a whole number of 0 or more")
+    return value
+
+
+def _first_match(
+    patterns: tuple[re.Pattern[str], ...], texts: tuple[str, ...]
+) -> tuple[str, str] | None:
+    for text in texts:
+        for pattern in patterns:
+            if pattern.search(text):
+                return pattern.pattern, text
+    return None
+
+
+def _regex_test(what: str, get: Callable[[Person], tuple[str, ...]]) -> Callable[
+    [Condition, Person, Context], str | None
+]:
+    def test(cond: Condition, person: Person, context: Context) -> str | None:
+        hit = _first_match(cond.patterns, get(person))
+        return None if hit is None else f"{what} {hit[1]!r} matches /{hit[0]}/"
+
+    return test
+
+
+def _email_domain(cond: Condition, person: Person, context: Context) -> str | None:
+    for email in person.emails:
+        domain = email_domain(email)
+        for wanted in cond.values:
+            if domain == wanted or domain.endswith("." + wanted):
+                return f"e-mail {email} is at {wanted}"
+    return None
+
+
+def _email(cond: Condition, person: Person, context: Context) -> str | None:
+    for email in person.emails:
+        if email in cond.values:
+            return f"e-mail is {email}"
+    return None
+
+
+def _label(cond: Condition, person: Person, context: Context) -> str | None:
+    labels = {label.casefold(): label for label in person.labels}
+    for wanted in cond.values:
+        if wanted.casefold() in labels:
+            return f"has label {labels[wanted.casefold()]!r}"
+    return None
+
+
+def _source(cond: Condition, person: Person, context: Context) -> str | None:
+    for wanted in cond.values:
+        if wanted in person.sources:
+            return f"comes from {wanted}"
+    return None
+
+
+def _counted(person: Person, context: Context) -> int:
+    end = context.end
+    return sum(1 for i in person.interactions if i.at < end)
+
+
+def _min_interactions(cond: Condition, person: Person, context: Context) -> str | None:
+    count = _counted(person, context)
+    return f"{count} exchanges (at least {cond.number})" if count >= cond.number else None
+
+
+def _max_interactions(cond: Condition, person: Person, context: Context) -> str | None:
+    count = _counted(person, context)
+    return f"{count} exchanges (at most {cond.number})" if count <= cond.number else None
+
+
+def _last_day(person: Person, context: Context) -> date | None:
+    end = context.end
+    moments = [i.at for i in person.interactions if i.at < end]
+    return max(moments).astimezone(context.tz).date() if moments else None
+
+
+def _within(cond: Condition, person: Person, context: Context) -> str | None:
+    last = _last_day(person, context)
+    if last is None:
+        return None
+    days = (context.as_of - last).days
+    return f"last exchange {days} days ago (within {cond.number})" if days <= cond.number else None
+
+
+def _not_within(cond: Condition, person: Person, context: Context) -> str | None:
+    last = _last_day(person, context)
+    if last is None:
+        return f"no exchange at all (none within {cond.number} days)"
+    days = (context.as_of - last).days
+    return f"last exchange {days} days ago (none within {cond.number})" if days > cond.number else None
+
+
+def _channel(cond: Condition, person: Person, context: Context) -> str | None:
+    end = context.end
+    used = {i.channel for i in person.interactions if i.at < end}
+    for wanted in cond.values:
+        if wanted.lower() in used:
+            return f"has exchanges by {wanted}"
+    return None
+
+
+_TEXT: dict[str, tuple[str, Callable[[Person], tuple[str, ...]]]] = {
+    "name": ("name", lambda p: (p.name,)),
+    "organization": ("organization", lambda p: p.organizations),
+    "title": ("title", lambda p: p.titles),
+    "note": ("note", lambda p: p.notes),
+}
+_LISTS: dict[str, Callable[[Condition, Person, Context], str | None]] = {
+    "email_domain": _email_domain,
+    "email": _email,
+    "label": _label,
+    "source": _source,
+    "channel": _channel,
+}
+_NUMBERS: dict[str, Callable[[Condition, Person, Context], str | None]] = {
+    "min_interactions": _min_interactions,
+    "max_interactions": _max_interactions,
+    "any_interaction_within_days": _within,
+    "no_interaction_within_days": _not_within,
+}
+
+#: Every condition key a rule may use, with what it means (for `rules check` and the docs).
+CONDITIONS: dict[str, str] = {
+    "email_domain": "an e-mail at one of these domains (a subdomain matches too)",
+    "email": "one of these e-mail addresses",
+    "name": "the name matches one of these regular expressions (case-insensitive)",
+    "organization": "an organization matches one of these regular expressions",
+    "title": "a job title matches one of these regular expressions",
+    "note": "a note matches one of these regular expressions",
+    "label": "one of these labels or categories (case-insensitive)",
+    "source": "records from one of these sources (vcard, google_csv, linkedin, ...)",
+    "channel": "at least one exchange on one of these channels (email, call, linkedin, ...)",
+    "min_interactions": "at least this many exchanges",
+    "max_interactions": "at most this many exchanges",
+    "any_interaction_within_days": "an exchange within this many days of the report date",
+    "no_interaction_within_days": "no exchange within this many days of the report date",
+}
+
+
+def parse_condition(key: str, value: object) -> Condition:
+    """Build the condition `key = value`; ConditionError says what is wrong with it."""
+    if key in _TEXT:
+        what, get = _TEXT[key]
+        texts = _strings(key, value)
+        patterns: list[re.Pattern[str]] = []
+        for text in texts:
+            try:
+                patterns.append(re.compile(text, re.IGNORECASE))
+            except re.error as exc:
+                raise ConditionError(f"'{key}': bad regular expression {text!r}: {exc}") from None
+        return Condition(key, texts, tuple(patterns), 0, _regex_test(what, get))
+    if key in _LISTS:
+        texts = _strings(key, value)
+        if key in ("email_domain", "email", "source", "channel"):
+            texts = tuple(t.strip().lower().lstrip("@") for t in texts)
+        return Condition(key, texts, (), 0, _LISTS[key])
+    if key in _NUMBERS:
+        return Condition(key, (), (), _number(key, value), _NUMBERS[key])
+    raise ConditionError(f"unknown condition '{key}'")

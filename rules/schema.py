@@ -1,0 +1,316 @@
+"""The networks file: TOML in, a validated RuleSet out, with every problem reported at once.
+
+```toml
+default_cadence_days = 60
+due_soon_days = 7
+
+[[networks]]
+name = "clients"
+value = "What I bring them."
+cadence_days = 30
+
+[[rules]]
+id = "clients-by-domain"
+network = "clients"
+when = { email_domain = ["acme.com"] }
+```
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from pipeline.errors import RulesError
+from pipeline.normalize import normalize_email
+from rules.predicates import CONDITIONS, Condition, ConditionError, parse_condition
+
+UNASSIGNED = "unassigned"
+OVERRIDE_RULE = "override"
+DEFAULT_FILE = "default_networks.toml"
+
+_TOP_KEYS = ("default_cadence_days", "due_soon_days", "networks", "rules")
+_NETWORK_KEYS = ("name", "value", "cadence_days")
+_RULE_KEYS = ("id", "network", "when")
+_KEY_LINE = re.compile(r'^\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
+_INLINE_KEY = re.compile(r'[{,]\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?")
+
+
+@dataclass(frozen=True)
+class Network:
+    """A target network: who belongs, what you offer them, how often to be in touch."""
+
+    name: str
+    value: str
+    cadence_days: int
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Send a person to `network` when every condition holds."""
+
+    id: str
+    network: str
+    conditions: tuple[Condition, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A validated networks file."""
+
+    default_cadence_days: int
+    due_soon_days: int
+    networks: tuple[Network, ...]
+    rules: tuple[Rule, ...]
+
+    @property
+    def network_names(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.networks)
+
+    def cadence(self, network: str) -> int:
+        """Days allowed between exchanges in `network` (unassigned: the default)."""
+        for item in self.networks:
+            if item.name == network:
+                return item.cadence_days
+        return self.default_cadence_days
+
+    def value(self, network: str) -> str:
+        for item in self.networks:
+            if item.name == network:
+                return item.value
+        return ""
+
+
+class _Lines:
+    """Where keys sit in a TOML text, so problems can name their line.
+
+    tomllib keeps no positions; this follows table headers and `key =` lines, which is all the
+    networks file format uses (arrays of tables, inline `when` tables, `[rules.when]` tables).
+    """
+
+    def __init__(self, text: str) -> None:
+        self.where: dict[tuple[str, ...], int] = {}
+        counts: dict[str, int] = {}
+        section: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header:
+                brackets, name = header.groups()
+                parts = name.split(".")
+                if brackets == "[[":
+                    index = counts.get(name, 0)
+                    counts[name] = index + 1
+                    section = (*parts[:-1], parts[-1], str(index))
+                else:
+                    head = parts[0]
+                    index = counts.get(head, 1) - 1
+                    section = (head, str(index), *parts[1:]) if head in counts else tuple(parts)
+                self.where.setdefault(section, number)
+                continue
+            key = _KEY_LINE.match(line)
+            if key:
+                name = key.group(1).strip('"')
+                self.where.setdefault((*section, name), number)
+                rest = line[key.end() :]
+                for inner in _INLINE_KEY.finditer(rest):
+                    self.where.setdefault((*section, name, inner.group(1).strip('"')), number)
+
+    def line(self, *path: str) -> int:
+        """The line of `path`, else of its nearest enclosing key or table; 0 if unknown."""
+        for end in range(len(path), 0, -1):
+            found = self.where.get(tuple(path[:end]))
+            if found:
+                return found
+        return 0
+
+
+def _hint(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
+    """Validate a networks file; return the RuleSet (None if unusable) and every problem found."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"not valid TOML: {exc}"]
+    lines = _Lines(text)
+    problems: list[str] = []
+
+    def problem(path: tuple[str, ...], message: str) -> None:
+        number = lines.line(*path)
+        problems.append(f"line {number}: {message}" if number else message)
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            problem((key,), f"unknown key '{key}'{_hint(key, _TOP_KEYS)}")
+    default_cadence = data.get("default_cadence_days", 60)
+    if not _positive_int(default_cadence):
+        problem(("default_cadence_days",), "'default_cadence_days' must be a whole number > 0")
+        default_cadence = 60
+    due_soon = data.get("due_soon_days", 7)
+    if isinstance(due_soon, bool) or not isinstance(due_soon, int) or due_soon < 0:
+        problem(("due_soon_days",), "'due_soon_days' must be a whole number of 0 or more")
+        due_soon = 7
+
+    networks: list[Network] = []
+    raw_networks = data.get("networks", [])
+    if not isinstance(raw_networks, list):
+        problem(("networks",), "'networks' must be written as [[networks]] tables")
+        raw_networks = []
+    for index, item in enumerate(raw_networks):
+        where = ("networks", str(index))
+        if not isinstance(item, dict):
+            problem(where, f"networks[{index}] must be a table")
+            continue
+        for key in item:
+            if key not in _NETWORK_KEYS:
+                problem((*where, key), f"networks[{index}]: unknown key '{key}'"
+                        f"{_hint(key, _NETWORK_KEYS)}")
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            problem(where, f"networks[{index}] needs a 'name'")
+            continue
+        if name == UNASSIGNED:
+            problem((*where, "name"), f"'{UNASSIGNED}' is reserved for people no rule matches")
+            continue
+        if name in (n.name for n in networks):
+            problem((*where, "name"), f"network '{name}' is defined twice")
+            continue
+        value = item.get("value", "")
+        if not isinstance(value, str):
+            problem((*where, "value"), f"network '{name}': 'value' must be a string")
+            value = ""
+        cadence = item.get("cadence_days", default_cadence)
+        if not _positive_int(cadence):
+            problem((*where, "cadence_days"),
+                    f"network '{name}': 'cadence_days' must be a whole number > 0")
+            cadence = default_cadence
+        networks.append(Network(name, value, int(cadence)))
+    names = [n.name for n in networks]
+
+    rules: list[Rule] = []
+    raw_rules = data.get("rules", [])
+    if not isinstance(raw_rules, list):
+        problem(("rules",), "'rules' must be written as [[rules]] tables")
+        raw_rules = []
+    ids: set[str] = set()
+    for index, item in enumerate(raw_rules):
+        where = ("rules", str(index))
+        if not isinstance(item, dict):
+            problem(where, f"rules[{index}] must be a table")
+            continue
+        rule_id = item.get("id")
+        label = f"rule '{rule_id}'" if isinstance(rule_id, str) else f"rules[{index}]"
+        for key in item:
+            if key not in _RULE_KEYS:
+                problem((*where, key), f"{label}: unknown key '{key}'{_hint(key, _RULE_KEYS)}")
+        ok = True
+        if not isinstance(rule_id, str) or not rule_id.strip():
+            problem(where, f"rules[{index}] needs an 'id'")
+            ok = False
+        elif rule_id in ids or rule_id == OVERRIDE_RULE:
+            problem((*where, "id"), f"rule id '{rule_id}' is used twice or reserved")
+            ok = False
+        else:
+            ids.add(rule_id)
+        network = item.get("network")
+        if not isinstance(network, str):
+            problem(where, f"{label} needs a 'network'")
+            ok = False
+        elif network not in names and network != UNASSIGNED:
+            problem((*where, "network"),
+                    f"{label}: no network named '{network}'{_hint(network, names)}")
+            ok = False
+        when = item.get("when", {})
+        if not isinstance(when, dict):
+            problem((*where, "when"), f"{label}: 'when' must be a table of conditions")
+            continue
+        conditions: list[Condition] = []
+        for key, value in when.items():
+            try:
+                conditions.append(parse_condition(key, value))
+            except ConditionError as exc:
+                message = str(exc)
+                if key not in CONDITIONS:
+                    message += _hint(key, tuple(CONDITIONS))
+                problem((*where, "when", key), f"{label}: {message}")
+                ok = False
+        if ok and isinstance(rule_id, str) and isinstance(network, str):
+            rules.append(Rule(rule_id, network, tuple(conditions), lines.line(*where)))
+    ruleset = RuleSet(int(default_cadence), int(due_soon), tuple(networks), tuple(rules))
+    return ruleset, problems
+
+
+def default_text() -> str:
+    """The networks file `netgarden init` writes: the strategy's six networks, example rules."""
+    return resources.files("rules").joinpath(DEFAULT_FILE).read_text(encoding="utf-8")
+
+
+def load_rules(path: Path) -> RuleSet:
+    """The networks file at `path` (the bundled default when it does not exist).
+
+    RulesError lists every problem of a bad file.
+    """
+    if path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RulesError(path, [f"cannot read: {exc}"]) from None
+    else:
+        text = default_text()
+    ruleset, problems = parse_rules(text)
+    if problems or ruleset is None:
+        raise RulesError(path, problems)
+    return ruleset
+
+
+def parse_overrides(text: str, ruleset: RuleSet) -> tuple[dict[str, str], list[str]]:
+    """An overrides file: `"e-mail" = "network"` lines, at the top or under `[overrides]`."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [f"not valid TOML: {exc}"]
+    lines = _Lines(text)
+    table = data.get("overrides", data) if isinstance(data.get("overrides"), dict) else data
+    prefix: tuple[str, ...] = ("overrides",) if table is not data else ()
+    names = [*ruleset.network_names, UNASSIGNED]
+    result: dict[str, str] = {}
+    problems: list[str] = []
+    for key, network in table.items():
+        number = lines.line(*prefix, key)
+        at = f"line {number}: " if number else ""
+        email = normalize_email(key)
+        if email is None:
+            problems.append(f"{at}'{key}' is not an e-mail address")
+        elif not isinstance(network, str) or network not in names:
+            hint = _hint(network, names) if isinstance(network, str) else ""
+            problems.append(f"{at}{key}: no network named '{network}'{hint}")
+        else:
+            result[email] = network
+    return result, problems
+
+
+def load_overrides(path: Path, ruleset: RuleSet) -> dict[str, str]:
+    """The overrides file at `path` ({} when it does not exist); RulesError if it is bad."""
+    if not path.exists():
+        return {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError(path, [f"cannot read: {exc}"]) from None
+    overrides, problems = parse_overrides(text, ruleset)
+    if problems:
+        raise RulesError(path, problems)
+    return overrides

@@ -1,0 +1,184 @@
+"""CSV exports: each fixture under tests/fixtures/csv yields what its README says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors import detect
+from connectors.base import FileConnector, ReadOptions
+from connectors.csvfiles import (
+    GoogleCsvConnector,
+    InteractionsCsvConnector,
+    LinkedInConnector,
+    OutlookCsvConnector,
+    ThunderbirdCsvConnector,
+)
+from pipeline.errors import FormatError
+from pipeline.model import Contact, Interaction, Problem, Record, Skipped
+from tests.conftest import FIXTURES
+
+CSV = FIXTURES / "csv"
+UTC_OPTIONS = ReadOptions(default_region="US", timezone="UTC")
+
+
+def records(name: str) -> list[Record]:
+    path = CSV / name
+    cls = detect(path)
+    return list(cls(path, UTC_OPTIONS).extract(None))
+
+
+def people(name: str) -> list[tuple[str, tuple[str, ...], int, str]]:
+    return [
+        (c.name, c.emails, len(c.phones), c.organization)
+        for c in records(name)
+        if isinstance(c, Contact)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("google_current.csv", GoogleCsvConnector),
+        ("google_legacy.csv", GoogleCsvConnector),
+        ("outlook_desktop.csv", OutlookCsvConnector),
+        ("outlook_com.csv", OutlookCsvConnector),
+        ("linkedin_connections.csv", LinkedInConnector),
+        ("linkedin_connections_plain.csv", LinkedInConnector),
+        ("thunderbird.csv", ThunderbirdCsvConnector),
+        ("interactions.csv", InteractionsCsvConnector),
+    ],
+)
+def test_format_is_detected_from_content(name: str, cls: type[FileConnector]) -> None:
+    assert detect(CSV / name) is cls
+
+
+def test_google_current_format_splits_multi_values_and_keeps_labels() -> None:
+    assert people("google_current.csv") == [
+        ("Ana María Núñez", ("ana.nunez@acme.test", "ana.maria@example.org"), 2, "Acme Test Co"),
+        ("Björn Ødegård", ("bjorn@example.com", "b.odegard@acme.test"), 1, "Example Nordic AS"),
+        ("Robert Fox, Jr.", ("bob.fox@example.net",), 0, "Fox & Hound Ltd"),
+        ("info@example.org", ("info@example.org",), 0, ""),
+        ("Zoë Çelik", ("zoe.celik@example.com",), 1, "Örnek Ltd"),
+    ]
+    labels = [c.labels for c in records("google_current.csv") if isinstance(c, Contact)]
+    assert labels == [("Clients",), ("starred",), (), (), ("Clients",)]
+
+
+def test_google_legacy_utf16_export() -> None:
+    assert (CSV / "google_legacy.csv").read_bytes()[:2] == b"\xff\xfe"
+    assert people("google_legacy.csv") == [
+        (
+            "Marie-Claire Dubois",
+            ("marie-claire.dubois@acme.test", "mc.dubois@example.org"),
+            1,
+            "Acme Test SARL",
+        ),
+        ("Kenji Sato", ("kenji@example.com", "k.sato@example.net"), 2, ""),
+        ("Peter O'Neil, PhD", ("peter.oneil@example.com",), 1, "Example Labs, Inc."),
+        ("newsletter@example.org", ("newsletter@example.org",), 0, ""),
+    ]
+
+
+def test_outlook_desktop_cp1252_and_exchange_addresses() -> None:
+    assert people("outlook_desktop.csv") == [
+        ("Renée Müller", ("renee.mueller@example.com",), 2, "Müller & Söhne GmbH"),
+        # X.500 address: not an e-mail; the real one comes from the display name.
+        ("Jane Roe", ("jane.roe@example.com",), 1, "Example Corp"),
+        ("François Lefèvre", ("francois.lefevre@example.org", "f.lefevre@acme.test"), 2, ""),
+        ("Dr. Sam O'Connor Jr.", ("sam@example.org",), 0, "O'Connor, Walsh & Partners"),
+    ]
+    found = [c for c in records("outlook_desktop.csv") if isinstance(c, Contact)]
+    assert found[0].labels == ("Clients", "VIP")
+    assert all(not e.startswith("/") for c in found for e in c.emails)
+
+
+def test_outlook_com_export() -> None:
+    assert people("outlook_com.csv") == [
+        ("Łukasz Kowalski", ("lukasz.kowalski@example.com",), 1, "Acme Test sp. z o.o."),
+        ("Chloé Martin", ("chloe.martin@example.org", "chloe@acme.test"), 2, ""),
+        ("Wei Chen", ("wei.chen@acme.test",), 0, "Chen, Lin & Co."),
+        ("billing@example.org", ("billing@example.org",), 0, ""),
+    ]
+
+
+def test_linkedin_with_preamble_gives_contacts_and_connection_dates() -> None:
+    found = records("linkedin_connections.csv")
+    assert people("linkedin_connections.csv") == [
+        ("Priya Raman", (), 0, "Self-employed"),
+        ("Amara Okafor", (), 0, "Acme Test"),
+        ("Lucía Fernández", ("lucia.fernandez@example.com",), 0, "Fernández, Ortiz & Asociados"),
+        ("Jonas Weber", (), 0, "Example GmbH"),
+    ]
+    exchanges = [r for r in found if isinstance(r, Interaction)]
+    assert [(i.at.date().isoformat(), i.channel, i.direction) for i in exchanges] == [
+        ("2024-10-09", "linkedin", "mutual"),
+        ("2024-03-04", "linkedin", "mutual"),
+        ("2023-01-15", "linkedin", "mutual"),
+        ("2021-12-01", "linkedin", "mutual"),
+    ]
+    # A profile without an e-mail is reached through its URL handle.
+    assert exchanges[0].counterpart.kind == "url"
+    assert exchanges[2].counterpart.value == "lucia.fernandez@example.com"
+    skipped = [r for r in found if isinstance(r, Skipped)]
+    assert [s.line for s in skipped] == [8]
+
+
+def test_linkedin_without_preamble() -> None:
+    assert [p[0] for p in people("linkedin_connections_plain.csv")] == [
+        "Kwame Mensah",
+        "Sofia Rossi",
+        "Émile Durand",
+    ]
+
+
+def test_thunderbird_trailing_comma() -> None:
+    assert people("thunderbird.csv") == [
+        ("Hélène Garnier", ("helene.garnier@example.com", "h.garnier@example.org"), 2, "Acme Test"),
+        ("Jordan Lee", ("jordan@example.com",), 0, ""),
+        ("Baker, Tom", ("tom.baker@acme.test",), 1, 'Baker "Bits" Ltd'),
+        ("noreply@example.org", ("noreply@example.org",), 0, ""),
+    ]
+    assert not [r for r in records("thunderbird.csv") if isinstance(r, Problem)]
+
+
+def test_interactions_csv_quarantines_the_bad_row_with_its_line() -> None:
+    found = records("interactions.csv")
+    problems = [r for r in found if isinstance(r, Problem)]
+    assert [(p.line, p.reason) for p in problems] == [(5, "unreadable date 'not-a-date'")]
+    assert "not-a-date,helene.garnier@example.com" in problems[0].raw
+    exchanges = [r for r in found if isinstance(r, Interaction)]
+    assert [(i.counterpart.value, i.direction, i.channel) for i in exchanges] == [
+        ("ana.nunez@acme.test", "outbound", "email"),
+        ("renee.mueller@example.com", "mutual", "meeting"),
+        ("lucia.fernandez@example.com", "inbound", "call"),
+        ("jane.roe@example.com", "mutual", "coffee"),
+        ("kenji@example.com", "inbound", "email"),
+    ]
+    # A full timestamp keeps its offset; a bare date is noon in the user's zone.
+    assert exchanges[1].at == datetime(2026, 3, 4, 14, 30, tzinfo=UTC)
+    assert exchanges[0].at == datetime(2026, 3, 4, 12, 0, tzinfo=UTC)
+
+
+def test_identical_interaction_rows_are_two_exchanges_with_stable_keys(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("date,email,direction,channel\n2026-01-02,a@x.org,outbound,call\n" * 1
+                    + "2026-01-02,a@x.org,outbound,call\n")
+    first = [r.key for r in InteractionsCsvConnector(path).extract(None)
+             if isinstance(r, Interaction)]
+    again = [r.key for r in InteractionsCsvConnector(path).extract(None)
+             if isinstance(r, Interaction)]
+    assert len(set(first)) == 2
+    assert first == again
+
+
+def test_unknown_header_is_one_clear_error() -> None:
+    with pytest.raises(FormatError, match="unrecognized CSV header 'foo,bar,baz'"):
+        detect(CSV / "unknown_header.csv")
+
+
+def test_forced_format_that_does_not_fit_is_an_error() -> None:
+    with pytest.raises(FormatError, match="no header row of a LinkedIn"):
+        list(LinkedInConnector(CSV / "thunderbird.csv").extract(None))

@@ -1,0 +1,144 @@
+"""vCard edge cases the corpus does not cover, written as real clients write them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connectors import detect
+from connectors.vcard import VCardConnector
+from pipeline.errors import FormatError
+from pipeline.model import Checkpoint, Contact, Problem, Record, Skipped
+
+
+def read(tmp_path: Path, data: bytes, name: str = "cards.vcf") -> list[Record]:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return list(VCardConnector(path).extract(None))
+
+
+def contacts(found: list[Record]) -> list[Contact]:
+    return [r for r in found if isinstance(r, Contact)]
+
+
+def test_folded_lines_escapes_and_commas_in_names(tmp_path: Path) -> None:
+    data = (
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Doe\\, Jane\r\nN:Doe;Jane;;;\r\n"
+        b"EMAIL;TYPE=INTERNET:Jane.Doe@\r\n Example.COM\r\nTEL;TYPE=CELL:(555) 010-0123\r\n"
+        b"NOTE:line one\\nline two\\, with comma\r\nCATEGORIES:Clients,VIP\r\nEND:VCARD\r\n"
+    )
+    [card] = contacts(read(tmp_path, data))
+    assert card.name == "Doe, Jane"
+    assert card.emails == ("jane.doe@example.com",)
+    assert card.phones == ("+15550100123",)
+    assert card.notes == "line one\nline two, with comma"
+    assert card.labels == ("Clients", "VIP")
+
+
+def test_vcard21_quoted_printable_with_soft_breaks_and_legacy_charset(tmp_path: Path) -> None:
+    data = (
+        b"BEGIN:VCARD\r\nVERSION:2.1\r\n"
+        b"FN;CHARSET=ISO-8859-1;ENCODING=QUOTED-PRINTABLE:Ren=E9e M=\r\n=FCller\r\n"
+        b"TEL;CELL;PREF:+44 20 7946 0123\r\nEND:VCARD\r\n"
+    )
+    [card] = contacts(read(tmp_path, data))
+    assert card.name == "Renée Müller"
+    assert card.phones == ("+442079460123",)
+
+
+def test_undeclared_legacy_bytes_fall_back_to_the_windows_code_page(tmp_path: Path) -> None:
+    data = "BEGIN:VCARD\nVERSION:3.0\nFN:Zoë Çelik\nEND:VCARD\n".encode("cp1252")
+    [card] = contacts(read(tmp_path, data))
+    assert card.name == "Zoë Çelik"
+
+
+def test_utf16_with_bom(tmp_path: Path) -> None:
+    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Łukasz Kowalski\r\nEMAIL:l@example.com\r\nEND:VCARD\r\n"
+    data = text.encode("utf-16")
+    path = tmp_path / "u16.vcf"
+    path.write_bytes(data)
+    assert detect(path) is VCardConnector
+    [card] = contacts(read(tmp_path, data))
+    assert (card.name, card.emails) == ("Łukasz Kowalski", ("l@example.com",))
+
+
+def test_cr_cr_lf_and_trailing_space_after_begin(tmp_path: Path) -> None:
+    data = b"BEGIN:VCARD \r\r\nVERSION:3.0\r\r\nFN:Bob\r\r\nEMAIL:bob@example.com\r\r\nEND:VCARD\r\r\n"
+    [card] = contacts(read(tmp_path, data))
+    assert (card.name, card.emails) == ("Bob", ("bob@example.com",))
+
+
+def test_a_bad_photo_costs_the_photo_not_the_later_cards(tmp_path: Path) -> None:
+    data = (
+        b"BEGIN:VCARD\nVERSION:2.1\nFN:First\nPHOTO;ENCODING=BASE64;TYPE=JPEG:/9j/4AAQ:!!notbase64\n"
+        b"AAAAAAAAAAAAAAAA\nQUJDREVGRw=\n\nEMAIL:first@example.com\nEND:VCARD\n"
+        b"BEGIN:VCARD\nVERSION:2.1\nFN:Second\nEND:VCARD\n"
+    )
+    found = contacts(read(tmp_path, data))
+    assert [(c.name, c.emails) for c in found] == [
+        ("First", ("first@example.com",)),
+        ("Second", ()),
+    ]
+
+
+def test_group_cards_and_nameless_cards_are_skipped_and_counted(tmp_path: Path) -> None:
+    data = (
+        b"BEGIN:VCARD\nVERSION:3.0\nFN:Friends\nX-ADDRESSBOOKSERVER-KIND:group\nEND:VCARD\n"
+        b"BEGIN:VCARD\nVERSION:4.0\nKIND:group\nFN:Team\nEND:VCARD\n"
+        b"BEGIN:VCARD\nVERSION:3.0\nNOTE:nothing else\nEND:VCARD\n"
+        b"BEGIN:VCARD\nVERSION:4.0\nEMAIL:mailto:only@example.com\nEND:VCARD\n"
+    )
+    found = read(tmp_path, data)
+    assert [s.reason for s in found if isinstance(s, Skipped)] == [
+        "group card (not a person)",
+        "group card (not a person)",
+        "card with no name, e-mail or phone",
+    ]
+    assert [c.name for c in contacts(found)] == ["only@example.com"]
+
+
+def test_truncated_last_card_is_imported_and_reported(tmp_path: Path) -> None:
+    data = b"BEGIN:VCARD\nVERSION:3.0\nFN:Whole\nEND:VCARD\nBEGIN:VCARD\nVERSION:3.0\nFN:Cut"
+    found = read(tmp_path, data)
+    assert [c.name for c in contacts(found)] == ["Whole", "Cut"]
+    [problem] = [p for p in found if isinstance(p, Problem)]
+    assert problem.line == 5
+    assert "FN:Cut" in problem.raw
+
+
+def test_same_name_twice_in_one_file_keeps_both(tmp_path: Path) -> None:
+    data = b"BEGIN:VCARD\nFN:Alex Kim\nEND:VCARD\nBEGIN:VCARD\nFN:Alex Kim\nEND:VCARD\n"
+    found = contacts(read(tmp_path, data))
+    assert len({c.source_id for c in found}) == 2
+
+
+def test_uid_is_the_stable_key(tmp_path: Path) -> None:
+    data = b"BEGIN:VCARD\nUID:abc-1\nFN:A\nEMAIL:a@example.com\nEND:VCARD\n"
+    [card] = contacts(read(tmp_path, data))
+    assert card.source_id == "uid:abc-1"
+
+
+def test_unchanged_file_yields_only_its_checkpoint(tmp_path: Path) -> None:
+    path = tmp_path / "a.vcf"
+    path.write_bytes(b"BEGIN:VCARD\nFN:A\nEND:VCARD\n")
+    first = list(VCardConnector(path).extract(None))
+    checkpoint = first[-1]
+    assert isinstance(checkpoint, Checkpoint)
+    assert list(VCardConnector(path).extract(checkpoint.cursor)) == [checkpoint]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "this is a PNG image"),
+        (b"", "empty file"),
+        (b"   \n", "empty file"),
+        (b"hello, this is not a card\n", "not a vCard file"),
+    ],
+)
+def test_not_a_vcard_is_one_clear_error(tmp_path: Path, data: bytes, message: str) -> None:
+    path = tmp_path / "contacts.vcf"
+    path.write_bytes(data)
+    with pytest.raises(FormatError, match=message):
+        detect(path)
