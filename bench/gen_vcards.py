@@ -680,8 +680,6 @@ def _qp(head: str, value: str) -> bytes:
     cur = head + ":"
     last = len(tokens) - 1
     for i, tok in enumerate(tokens):
-        if not cur and tok == " ":
-            tok = "=20"
         room = QP_LIMIT if i == last else QP_LIMIT - 1  # keep a column for "="
         if len(cur) + len(tok) > room:
             lines.append(cur + "=")

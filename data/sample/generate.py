@@ -43,10 +43,13 @@ CULTURES: dict[str, tuple[list[str], list[str]]] = {
         ["Whitfield", "Ashby", "Calloway", "Pembrook", "Hartley", "Langford", "Merritt",
          "Thornbury", "Easton", "Kendrick", "Fairbanks", "Halloway", "Wexley", "Burrows"],
     ),
-    "irish_scottish": (
-        ["Aoife", "Cian", "Niamh", "Ruairí", "Siobhán", "Eoin", "Catriona", "Fionn", "Orla"],
-        ["Ó Murchú", "MacLeod", "Gallagher", "Kavanagh", "Doherty", "McAllister", "Ní Bhriain",
-         "Brannigan"],
+    "irish": (
+        ["Aoife", "Cian", "Niamh", "Ruairí", "Siobhán", "Eoin", "Orla", "Fionn"],
+        ["Gallagher", "Kavanagh", "Doherty", "Brannigan", "Quinlan", "Ó Floinn"],
+    ),
+    "scottish": (
+        ["Catriona", "Callum", "Isla", "Lachlan", "Morag", "Euan"],
+        ["MacLeod", "McAllister", "Drummond", "Fraser", "Sutherland", "MacKinnon"],
     ),
     "nigerian": (
         ["Adebayo", "Chiamaka", "Oluwaseun", "Ngozi", "Emeka", "Folake", "Tunde", "Ifeoma"],
@@ -56,9 +59,13 @@ CULTURES: dict[str, tuple[list[str], list[str]]] = {
         ["Kwame", "Ama", "Kofi", "Abena", "Yaw", "Efua", "Kwesi"],
         ["Mensah", "Asante", "Boateng", "Owusu", "Ofori", "Darko", "Appiah"],
     ),
-    "east_african": (
-        ["Wanjiru", "Otieno", "Achieng", "Kiprono", "Selam", "Dawit", "Mekdes", "Tesfaye"],
-        ["Kamau", "Odhiambo", "Mwangi", "Chebet", "Haile", "Bekele", "Gebremedhin", "Alemu"],
+    "kenyan": (
+        ["Wanjiru", "Otieno", "Achieng", "Kiprono", "Njeri", "Mutua"],
+        ["Kamau", "Odhiambo", "Mwangi", "Chebet", "Wambui", "Kiplagat"],
+    ),
+    "ethiopian": (
+        ["Selam", "Dawit", "Mekdes", "Tesfaye", "Hanna", "Yonas"],
+        ["Haile", "Bekele", "Gebremedhin", "Alemu", "Tadesse", "Girma"],
     ),
     "indian": (
         ["Priya", "Arjun", "Ananya", "Rohan", "Kavya", "Vikram", "Meera", "Aditya", "Lakshmi",
@@ -66,7 +73,7 @@ CULTURES: dict[str, tuple[list[str], list[str]]] = {
         ["Raghunathan", "Iyer", "Deshpande", "Banerjee", "Chatterjee", "Krishnan", "Venkatesan",
          "Kulkarni", "Menon", "Bhattacharya", "Nair", "Subramaniam"],
     ),
-    "south_asian": (
+    "pakistani_bangladeshi": (
         ["Ayesha", "Bilal", "Farhan", "Sana", "Nusrat", "Tanvir", "Zara"],
         ["Qureshi", "Siddiqui", "Chowdhury", "Rahman", "Malik", "Hossain", "Ansari"],
     ),
@@ -87,47 +94,93 @@ CULTURES: dict[str, tuple[list[str], list[str]]] = {
         ["Linh", "Minh", "Thảo", "Quang", "Hà", "Tuấn"],
         ["Nguyễn", "Trần", "Lê", "Phạm", "Đặng", "Vũ"],
     ),
-    "southeast_asian": (
-        ["Maricel", "Jomar", "Ayu", "Budi", "Sari", "Niran", "Kanya"],
-        ["Dela Cruz", "Bautista", "Santoso", "Wijaya", "Setiawan", "Srisuk", "Charoenkul"],
+    "filipino": (
+        ["Maricel", "Jomar", "Rowena", "Paolo", "Liezl"],
+        ["Dela Cruz", "Bautista", "Santos", "Villanueva", "Mendoza"],
+    ),
+    "indonesian": (
+        ["Ayu", "Budi", "Sari", "Dewi", "Agus"],
+        ["Santoso", "Wijaya", "Setiawan", "Kusuma", "Hartono"],
+    ),
+    "thai": (
+        ["Niran", "Kanya", "Somchai", "Ploy", "Anong"],
+        ["Srisuk", "Charoenkul", "Wongsawat", "Boonmee", "Thongdee"],
     ),
     "arabic": (
         ["Layla", "Omar", "Yasmin", "Karim", "Nour", "Tariq", "Rania", "Hassan"],
         ["Haddad", "Al-Masri", "Nasser", "Khoury", "Saleh", "El-Amin", "Farouk", "Mansour"],
     ),
-    "turkish_persian": (
-        ["Elif", "Emre", "Zeynep", "Can", "Darya", "Kian", "Shirin", "Arash"],
-        ["Yılmaz", "Demir", "Şahin", "Kaya", "Tehrani", "Farahani", "Rostami", "Moradi"],
+    "turkish": (
+        ["Elif", "Emre", "Zeynep", "Can", "Deniz", "Burak"],
+        ["Yılmaz", "Demir", "Şahin", "Kaya", "Öztürk", "Çelik"],
+    ),
+    "persian": (
+        ["Darya", "Kian", "Shirin", "Arash", "Parisa", "Babak"],
+        ["Tehrani", "Farahani", "Rostami", "Moradi", "Karimi", "Jafari"],
     ),
     "hebrew": (
         ["Noa", "Eitan", "Tamar", "Yonatan", "Shira", "Ari"],
         ["Ben-David", "Levi", "Mizrahi", "Peretz", "Avraham", "Shapiro"],
     ),
-    "slavic": (
-        ["Anastasia", "Dmitri", "Olena", "Taras", "Katarzyna", "Piotr", "Zuzana", "Jakub",
-         "Milica", "Nikola"],
-        ["Kovalenko", "Shevchuk", "Petrović", "Jovanović", "Horvat", "Novák", "Kowalczyk",
-         "Bondarenko", "Melnyk", "Marković"],
+    "ukrainian": (
+        ["Olena", "Taras", "Oksana", "Bohdan", "Iryna", "Andriy"],
+        ["Kovalenko", "Shevchuk", "Bondarenko", "Melnyk", "Tkachenko", "Kravchuk"],
     ),
-    "germanic_nordic": (
-        ["Jürgen", "Anneliese", "Lukas", "Greta", "Sven", "Ingrid", "Maja", "Henrik", "Saskia",
-         "Joost", "Aino", "Mikko", "Søren"],
-        ["Müller", "Schäfer", "Brandt", "Köhler", "Lindqvist", "Halvorsen", "Bergström",
-         "van der Berg", "de Vries", "Jansen", "Virtanen", "Mäkinen", "Østergaard"],
+    "polish": (
+        ["Katarzyna", "Piotr", "Agnieszka", "Jakub", "Małgorzata", "Tomasz"],
+        ["Nowak", "Kowalczyk", "Wróbel", "Mazur", "Kaczmarek", "Wójcik"],
     ),
-    "romance_greek": (
-        ["Zoë", "Étienne", "Margaux", "Théo", "Chiara", "Matteo", "Giulia", "Lucía", "Mateo",
-         "João", "Beatriz", "Thiago", "Eleni", "Nikos"],
-        ["Lefèvre", "Dubois", "Moreau", "Rossi", "Bianchi", "Esposito", "García", "Fernández",
-         "Muñoz", "Oliveira", "Araújo", "Gonçalves", "Papadopoulos", "Georgiou"],
+    "serbian_croatian": (
+        ["Milica", "Nikola", "Jelena", "Marko", "Ivana", "Luka"],
+        ["Petrović", "Jovanović", "Horvat", "Marković", "Kovačić", "Babić"],
+    ),
+    "german": (
+        ["Jürgen", "Anneliese", "Lukas", "Greta", "Jonas", "Lena"],
+        ["Müller", "Schäfer", "Brandt", "Köhler", "Weiß", "Hoffmann"],
+    ),
+    "dutch": (
+        ["Saskia", "Joost", "Femke", "Daan", "Sanne"],
+        ["van der Berg", "de Vries", "Jansen", "Bakker", "Visser"],
+    ),
+    "nordic": (
+        ["Sven", "Ingrid", "Maja", "Henrik", "Søren", "Astrid", "Linnea"],
+        ["Lindqvist", "Halvorsen", "Bergström", "Østergaard", "Åberg", "Nyström"],
+    ),
+    "finnish": (
+        ["Aino", "Mikko", "Eero", "Sanna", "Juha"],
+        ["Virtanen", "Mäkinen", "Korhonen", "Häkkinen", "Laine"],
+    ),
+    "french": (
+        ["Zoë", "Étienne", "Margaux", "Théo", "Céline", "Benoît"],
+        ["Lefèvre", "Dubois", "Moreau", "Girard", "Rousseau", "Mercier"],
+    ),
+    "italian": (
+        ["Chiara", "Matteo", "Giulia", "Lorenzo", "Francesca", "Davide"],
+        ["Rossi", "Bianchi", "Esposito", "Romano", "Colombo", "Ricci"],
+    ),
+    "spanish": (
+        ["Lucía", "Mateo", "Inés", "Álvaro", "Carmen", "Pablo"],
+        ["García", "Fernández", "Muñoz", "Ortega", "Navarro", "Ibáñez"],
+    ),
+    "brazilian_portuguese": (
+        ["João", "Beatriz", "Thiago", "Larissa", "Gonçalo", "Marta"],
+        ["Oliveira", "Araújo", "Gonçalves", "Carvalho", "Ribeiro", "Pereira"],
+    ),
+    "greek": (
+        ["Eleni", "Nikos", "Sofia", "Giorgos", "Dimitra", "Yannis"],
+        ["Georgiou", "Antoniou", "Stavrou", "Christodoulou", "Nikolaou", "Ioannou"],
     ),
     "latin_american": (
         ["Camila", "Santiago", "Valentina", "Diego", "Renata", "Ximena"],
         ["Hernández", "Ramírez", "Quispe", "Mamani", "Álvarez", "Villalobos"],
     ),
-    "pacific": (
-        ["Aroha", "Tama", "Mere", "Sione", "Losa", "Wiremu"],
-        ["Ngata", "Parata", "Tuilagi", "Faleolo", "Tawhiri", "Aumua"],
+    "maori": (
+        ["Aroha", "Tama", "Mere", "Wiremu", "Anahera"],
+        ["Ngata", "Parata", "Tawhiri", "Rangihau", "Te Awa"],
+    ),
+    "samoan": (
+        ["Sione", "Losa", "Malia", "Tavita", "Lagi"],
+        ["Tuilagi", "Faleolo", "Aumua", "Leota", "Sapolu"],
     ),
 }
 
@@ -210,9 +263,12 @@ ANGEL_TITLES = ["Angel Investor", "Founder", "Board Member", ""]
 
 PERSONAL_ORGS = [("Riverside Dental", "Dentist"), ("Maplewood Primary School", "Teacher"),
                  ("St Brigid's Hospital", "Nurse"), ("Fenwick Architects", "Architect"),
-                 ("The Copper Pot", "Chef"), ("", "Photographer"),
+                 ("The Copper Pot", "Head Chef"), ("", "Photographer"),
                  ("Eastgate Library", "Librarian"), ("", "Physiotherapist"),
-                 ("", ""), ("", ""), ("", ""), ("", ""), ("", "")]
+                 ("Harrow Lane Veterinary", "Veterinary Surgeon"), ("", "Pharmacist"),
+                 ("Okapi Books", "Bookseller"), ("", "Accountant"), ("", "Student"),
+                 ("Sunnyside Allotments", "Plot Secretary"), ("", "Translator"),
+                 ("", ""), ("", ""), ("", ""), ("", ""), ("", ""), ("", ""), ("", "")]
 
 PERSONAL_DOMAINS = ["mail.example", "inbox.test", "post.example.net", "example.com",
                     "example.org", "home.test"]

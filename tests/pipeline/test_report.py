@@ -1,0 +1,121 @@
+"""The staleness report: columns, statuses, sort and the as-of cut, as DESIGN.md fixes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from pipeline.export import frame_to_csv
+from pipeline.model import InteractionSummary, Person
+from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS, networks, staleness
+from rules.engine import Assignment
+from rules.schema import parse_rules
+
+RULES = """
+default_cadence_days = 60
+due_soon_days = 7
+[[networks]]
+name = "clients"
+value = "=fast answers"
+cadence_days = 30
+"""
+AS_OF = date(2026, 11, 15)
+
+
+def exchange(day: str, direction: str = "outbound", channel: str = "email") -> InteractionSummary:
+    return InteractionSummary(
+        datetime.fromisoformat(day + "T12:00:00+00:00"), direction, channel, "t"  # type: ignore[arg-type]
+    )
+
+
+def build(*people: Person, assignments: dict[int, Assignment] | None = None):  # type: ignore[no-untyped-def]
+    ruleset, problems = parse_rules(RULES)
+    assert ruleset is not None and not problems
+    frame = staleness(list(people), assignments or {}, ruleset, AS_OF, UTC)
+    return frame, networks(frame, ruleset)
+
+
+def test_columns_statuses_and_sort() -> None:
+    people = [
+        Person(1, "Ok Olga", emails=("o@x.org",), interactions=(exchange("2026-11-01"),)),
+        Person(2, "Never Nils"),
+        Person(3, "Late Lea", interactions=(exchange("2026-08-01"),)),
+        Person(4, "Later Luz", interactions=(exchange("2026-05-01"), exchange("2026-06-01"))),
+        Person(5, "Soon Sam", interactions=(exchange("2026-10-20", "inbound", "call"),)),
+        Person(6, "Future Fay", interactions=(exchange("2026-12-01"),)),
+    ]
+    clients = {5: Assignment("clients", "by-hand")}
+    frame, _ = build(*people, assignments=clients)
+    assert tuple(frame.columns) == STALENESS_COLUMNS
+    assert list(zip(frame["name"], frame["status"], strict=True)) == [
+        ("Later Luz", "overdue"),
+        ("Late Lea", "overdue"),
+        ("Soon Sam", "due_soon"),
+        ("Future Fay", "never"),
+        ("Never Nils", "never"),
+        ("Ok Olga", "ok"),
+    ]
+    luz = frame.iloc[0]
+    assert (luz["last_contact"], luz["days_since"], luz["due_date"], luz["days_overdue"]) == (
+        "2026-06-01", 167, "2026-07-31", 107
+    )
+    assert (luz["first_contact"], luz["interactions_total"], luz["interactions_90d"]) == (
+        "2026-05-01", 2, 0
+    )
+    sam = frame.iloc[2]
+    assert (sam["network"], sam["rule"], sam["cadence_days"], sam["days_since"]) == (
+        "clients", "by-hand", 30, 26
+    )
+    assert (sam["last_direction"], sam["last_channel"], sam["due_date"]) == (
+        "inbound", "call", "2026-11-19"
+    )
+
+
+def test_due_soon_and_overdue_boundaries() -> None:
+    people = [
+        Person(1, "A", interactions=(exchange("2026-10-16"),)),  # 30 days: due today
+        Person(2, "B", interactions=(exchange("2026-10-15"),)),  # 31 days: overdue
+        Person(3, "C", interactions=(exchange("2026-10-23"),)),  # 23 days: due in 7
+        Person(4, "D", interactions=(exchange("2026-10-24"),)),  # 22 days: ok
+    ]
+    all_clients = {i: Assignment("clients", "r") for i in range(1, 5)}
+    frame, _ = build(*people, assignments=all_clients)
+    status = dict(zip(frame["name"], frame["status"], strict=True))
+    assert status == {"A": "due_soon", "B": "overdue", "C": "due_soon", "D": "ok"}
+    overdue = dict(zip(frame["name"], frame["days_overdue"], strict=True))
+    assert (overdue["A"], overdue["B"]) == (0, 1)
+
+
+def test_csv_writes_integers_empty_never_cells_and_neutralizes_formulas(tmp_path: Path) -> None:
+    people = [
+        Person(1, '=HYPERLINK("http://evil")', interactions=(exchange("2026-11-01"),)),
+        Person(2, "Never Nils", organizations=("@acme",)),
+    ]
+    frame, summary = build(*people)
+    frame_to_csv(frame, tmp_path / "staleness.csv")
+    frame_to_csv(summary, tmp_path / "networks.csv")
+    lines = (tmp_path / "staleness.csv").read_text().splitlines()
+    assert lines[0] == ",".join(STALENESS_COLUMNS)
+    assert lines[1] == (
+        "2,Never Nils,,'@acme,unassigned,,60,,,,,,,never,0,0,,"
+    )
+    assert lines[2].startswith("1,\"'=HYPERLINK(\"\"http://evil\"\")\",,,unassigned,,60,2026-11-01,")
+    assert ",14,2026-12-31,0,ok,1,1,2026-11-01," in lines[2]
+    net = (tmp_path / "networks.csv").read_text().splitlines()
+    assert net[0] == ",".join(NETWORK_COLUMNS)
+    assert net[1] == "clients,'=fast answers,30,0,0,0,0,0,,"
+    assert net[2] == "unassigned,,60,2,0,0,1,1,50,14"
+
+
+def test_median_and_percent_in_cadence() -> None:
+    people = [
+        Person(1, "A", interactions=(exchange("2026-11-05"),)),  # 10 days, ok
+        Person(2, "B", interactions=(exchange("2026-09-01"),)),  # 75 days, overdue
+        Person(3, "C", interactions=(exchange("2026-11-10"),)),  # 5 days
+        Person(4, "D", interactions=(exchange("2026-11-14"),)),  # 1 day
+    ]
+    _, summary = build(*people)
+    row = summary[summary["network"] == "unassigned"].iloc[0]
+    assert (row["contacts"], row["overdue"], row["ok"]) == (4, 1, 3)
+    assert row["pct_in_cadence"] == 75.0
+    assert row["median_days_since"] == 7.5

@@ -1,0 +1,148 @@
+"""The store on a real SQLite file: upserts, identities, migrations, atomic imports."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.csvfiles import InteractionsCsvConnector
+from connectors.vcard import VCardConnector
+from pipeline.errors import NetgardenError
+from pipeline.migrations import LATEST, MIGRATIONS
+from pipeline.model import Contact, Handle, Interaction
+from pipeline.runner import import_file, resolve
+from pipeline.store import Store
+
+
+def card(name: str, email: str, phone: str = "", uid: str = "") -> bytes:
+    lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{name}", f"EMAIL:{email}"]
+    if phone:
+        lines.append(f"TEL:{phone}")
+    if uid:
+        lines.append(f"UID:{uid}")
+    return ("\r\n".join([*lines, "END:VCARD"]) + "\r\n").encode()
+
+
+def test_reimporting_the_same_file_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "a.vcf"
+    path.write_bytes(card("Ann", "ann@example.com") + card("Bob", "bob@example.com"))
+    with Store(tmp_path / "s.sqlite") as store:
+        first = import_file(store, VCardConnector(path))
+        assert first.contacts.new == 2
+        dump = list(store.db.iterdump())
+        again = import_file(store, VCardConnector(path))
+        assert again.unchanged
+        assert list(store.db.iterdump()) == dump
+
+
+def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.vcf", tmp_path / "new.vcf"
+    old.write_bytes(card("Ann", "ann@example.com", "555 010 0100", uid="u1"))
+    new.write_bytes(card("Ann Lee", "ann@example.com", "555 010 0199", uid="u1"))
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, VCardConnector(old))
+        summary = import_file(store, VCardConnector(new))
+        resolve(store)
+        assert (summary.contacts.new, summary.contacts.updated) == (0, 1)
+        [person] = store.people()
+        assert person.name == "Ann Lee"
+        assert person.phones == ("+15550100199",)
+
+
+def test_records_sharing_an_email_are_one_person_and_phones_only_suggest(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.vcf", tmp_path / "b.vcf"
+    a.write_bytes(card("Ann Lee", "Ann@Example.com") + card("Carl", "carl@example.com", "5550100111"))
+    b.write_bytes(card("Ann L.", "ann@example.com", uid="x") + card("Dora", "d@example.com", "(555) 010-0111"))
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, VCardConnector(a))
+        import_file(store, VCardConnector(b))
+        resolve(store)
+        people = store.people()
+        assert sorted(p.name for p in people) == ["Ann L.", "Carl", "Dora"]
+        [suggestion] = store.suggestions()
+        assert suggestion.reason == "same phone +15550100111"
+
+
+def test_same_exchange_twice_counts_once(tmp_path: Path) -> None:
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    one = Interaction(at, "outbound", "email", Handle("email", "a@x.org"), "mbox", "<m1@x>")
+    with Store(tmp_path / "s.sqlite") as store, store.transaction():
+        seq = store.begin_import("t")
+        assert store.add_interactions([one, one], seq) == 1
+        assert store.add_interactions([one], seq) == 0
+
+
+def test_a_failing_import_leaves_no_trace(tmp_path: Path) -> None:
+    path = tmp_path / "a.vcf"
+    path.write_bytes(card("Ann", "ann@example.com"))
+
+    class Broken(VCardConnector):
+        def extract(self, cursor: str | None):  # type: ignore[no-untyped-def]
+            yield from list(super().extract(cursor))[:-1]
+            raise OSError("disk went away")
+
+    with Store(tmp_path / "s.sqlite") as store:
+        with pytest.raises(OSError):
+            import_file(store, Broken(path))
+        assert store.contact_count() == 0
+        assert store.checkpoint(Broken(path).stream()) is None
+        # The next run repeats the work and completes it.
+        assert import_file(store, VCardConnector(path)).contacts.new == 1
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "a.vcf"
+    path.write_bytes(card("Ann", "ann@example.com"))
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = import_file(store, VCardConnector(path), dry_run=True)
+        assert summary.contacts.new == 1
+        assert store.contact_count() == 0
+        assert store.checkpoint(VCardConnector(path).stream()) is None
+
+
+def test_interactions_with_unknown_people_create_contacts(tmp_path: Path) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text("date,email,direction,channel,name\n2026-01-02,new@x.org,outbound,call,Nia\n")
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = import_file(store, InteractionsCsvConnector(path))
+        resolve(store)
+        assert summary.contacts_created == 1
+        [person] = store.people()
+        assert (person.name, person.email, person.sources) == ("Nia", "new@x.org", ("interactions",))
+        assert len(person.interactions) == 1
+
+
+def test_store_from_every_earlier_schema_migrates_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    for number, script in MIGRATIONS[:-1]:
+        db.executescript(script)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        store.upsert_contacts(
+            [Contact("vcard", "k", "Ann", handles=(Handle("email", "a@x.org"),))],
+            store.begin_import("t"),
+        )
+        assert store.contact_count() == 1
+
+
+def test_store_from_a_newer_netgarden_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {LATEST + 1}")
+    db.close()
+    with pytest.raises(NetgardenError, match="newer netgarden"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(NetgardenError, match="not a netgarden store"):
+        Store(path)

@@ -1,0 +1,167 @@
+"""The networks file is validated up front, and the engine is first-match-wins."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from pipeline.model import InteractionSummary, Person
+from rules.engine import classify
+from rules.schema import default_text, parse_overrides, parse_rules
+
+RULES = """
+default_cadence_days = 60
+due_soon_days = 7
+
+[[networks]]
+name = "clients"
+value = "Fast answers."
+cadence_days = 30
+
+[[networks]]
+name = "investors"
+
+[[rules]]
+id = "clients-by-domain"
+network = "clients"
+when = { email_domain = ["acme.com"] }
+
+[[rules]]
+id = "investors-by-label"
+network = "investors"
+when = { label = ["Investors"], any_interaction_within_days = 365 }
+
+[[rules]]
+id = "founders"
+network = "investors"
+[rules.when]
+title = "founder|partner"
+min_interactions = 2
+"""
+
+
+def person(**kwargs: object) -> Person:
+    base: dict[str, object] = {"contact_id": 1, "name": "Ann"}
+    base.update(kwargs)
+    return Person(**base)  # type: ignore[arg-type]
+
+
+def exchange(day: str) -> InteractionSummary:
+    return InteractionSummary(datetime.fromisoformat(day + "T12:00:00+00:00"), "mutual", "call", "t")
+
+
+def rules():  # type: ignore[no-untyped-def]
+    ruleset, problems = parse_rules(RULES)
+    assert problems == []
+    assert ruleset is not None
+    return ruleset
+
+
+AS_OF = date(2026, 11, 15)
+
+
+def test_default_networks_file_is_valid_and_has_the_six_networks() -> None:
+    ruleset, problems = parse_rules(default_text())
+    assert problems == []
+    assert ruleset is not None
+    assert ruleset.network_names == (
+        "clients", "partners", "potential employees", "investors", "mentors",
+        "potential employers",
+    )
+    assert {n.cadence_days for n in ruleset.networks} == {60}
+
+
+def test_first_match_wins_and_records_the_rule() -> None:
+    who = person(emails=("ann@eu.acme.com",), labels=("Investors",),
+                 interactions=(exchange("2026-10-01"),))
+    result = classify(who, rules(), {}, AS_OF, UTC)
+    assert (result.network, result.rule) == ("clients", "clients-by-domain")
+    assert result.reasons == ("e-mail ann@eu.acme.com is at acme.com",)
+
+
+def test_every_condition_of_a_rule_must_hold() -> None:
+    stale = person(labels=("investors",), interactions=(exchange("2024-01-01"),))
+    assert classify(stale, rules(), {}, AS_OF, UTC).network == "unassigned"
+    recent = person(labels=("investors",), interactions=(exchange("2026-01-01"),))
+    assert classify(recent, rules(), {}, AS_OF, UTC).rule == "investors-by-label"
+
+
+def test_interactions_after_the_report_date_do_not_count() -> None:
+    who = person(titles=("Founding Partner",),
+                 interactions=(exchange("2026-01-01"), exchange("2026-12-01")))
+    assert classify(who, rules(), {}, AS_OF, UTC).network == "unassigned"
+    assert classify(who, rules(), {}, date(2026, 12, 2), UTC).rule == "founders"
+
+
+def test_override_wins_over_every_rule() -> None:
+    who = person(emails=("ann@acme.com",))
+    result = classify(who, rules(), {"ann@acme.com": "investors"}, AS_OF, UTC)
+    assert (result.network, result.rule) == ("investors", "override")
+
+
+def test_no_rule_means_unassigned_with_the_default_cadence() -> None:
+    ruleset = rules()
+    assert classify(person(), ruleset, {}, AS_OF, UTC).network == "unassigned"
+    assert ruleset.cadence("unassigned") == 60
+    assert ruleset.cadence("clients") == 30
+    assert ruleset.cadence("investors") == 60
+
+
+def test_every_problem_is_reported_at_once_with_lines_and_hints() -> None:
+    bad = """default_cadence_days = 60
+due_soon_dayz = 7
+
+[[networks]]
+name = "clients"
+cadense_days = 30
+
+[[rules]]
+id = "a"
+network = "client"
+when = { email_domian = ["acme.com"], title = "([" }
+
+[[rules]]
+id = "a"
+network = "clients"
+[rules.when]
+min_interactions = -1
+"""
+    ruleset, problems = parse_rules(bad)
+    assert problems == [
+        "line 2: unknown key 'due_soon_dayz' (did you mean 'due_soon_days'?)",
+        "line 6: networks[0]: unknown key 'cadense_days' (did you mean 'cadence_days'?)",
+        "line 10: rule 'a': no network named 'client' (did you mean 'clients'?)",
+        "line 11: rule 'a': unknown condition 'email_domian' (did you mean 'email_domain'?)",
+        "line 11: rule 'a': 'title': bad regular expression '([': "
+        "unterminated character set at position 1",
+        "line 14: rule id 'a' is used twice or reserved",
+        "line 17: rule 'a': 'min_interactions' takes a whole number of 0 or more",
+    ]
+
+
+def test_toml_syntax_error_names_the_line() -> None:
+    _, problems = parse_rules("[[networks]\nname = 1\n")
+    assert len(problems) == 1
+    assert "line 1" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '"ann@acme.com" = "investor"',
+            "line 2: ann@acme.com: no network named 'investor' (did you mean 'investors'?)",
+        ),
+        ('"not-an-email" = "clients"', "line 2: 'not-an-email' is not an e-mail address"),
+    ],
+)
+def test_overrides_are_checked(text: str, problem: str) -> None:
+    overrides, problems = parse_overrides("[overrides]\n" + text + "\n", rules())
+    assert overrides == {}
+    assert problems == [problem]
+
+
+def test_overrides_normalize_addresses() -> None:
+    overrides, problems = parse_overrides('"Ann@ACME.com" = "clients"\n', rules())
+    assert (overrides, problems) == ({"ann@acme.com": "clients"}, [])
