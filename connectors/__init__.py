@@ -27,16 +27,15 @@ _MAGIC = {
     b"GIF8": "a GIF image",
     b"SQLite format 3": "an SQLite database",
 }
-_EXPECTED = (
-    "expected a vCard file or a Google, Outlook, LinkedIn, Thunderbird or interactions CSV"
-)
+_EXPECTED = "expected a vCard file or a Google, Outlook, LinkedIn, Thunderbird or interactions CSV"
 
 
 def connector_class(name: str) -> type[FileConnector]:
     """The connector class registered as `name`."""
     module_name, _, class_name = _REGISTRY[name].partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    assert issubclass(cls, FileConnector)
+    if not (isinstance(cls, type) and issubclass(cls, FileConnector)):
+        raise TypeError(f"{_REGISTRY[name]} is not a FileConnector")
     return cls
 
 
@@ -79,7 +78,8 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                if p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         elif path.exists():
             named.append(path)

@@ -48,7 +48,7 @@ _NUMBERED = re.compile(r"^(E-mail|Phone|Website|Organization) (\d+) - (Value|Nam
 
 
 def file_encoding(path: Path, codepage: str) -> str:
-    """The encoding to read a CSV file with: its BOM, else UTF-8 if it all decodes, else codepage."""
+    """The encoding of a CSV file: its BOM, else UTF-8 if it all decodes, else `codepage`."""
     with path.open("rb") as handle:
         head = handle.read(4)
         bom = bom_encoding(head)
@@ -171,9 +171,7 @@ class CsvConnector(FileConnector):
         if header is None:
             raise FormatError(self.path, f"no header row of {self.description} found")
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         """The records of one data row."""
         raise NotImplementedError
 
@@ -196,8 +194,9 @@ class CsvConnector(FileConnector):
         uid: str = "",
     ) -> Contact | Skipped:
         """Build a Contact from normalized parts, or a Skipped when there is no one to name."""
-        name = display_name(formatted, structured or join_name(given, family), organization,
-                            emails, phones)
+        name = display_name(
+            formatted, structured or join_name(given, family), organization, emails, phones
+        )
         if not name:
             return Skipped("row with no name, e-mail or phone", str(self.path), line)
         handles = (
@@ -257,9 +256,7 @@ class GoogleCsvConnector(CsvConnector):
         names = set(header)
         return "E-mail 1 - Value" in names and ("Labels" in names or "Group Membership" in names)
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         region = self.options.default_region
         emails: list[str] = []
         for cell in _numbered(row, "E-mail", "Value"):
@@ -331,9 +328,7 @@ class OutlookCsvConnector(CsvConnector):
     description = "an Outlook CSV export"
     required = frozenset({"First Name", "Last Name", "E-mail Address"})
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         region = self.options.default_region
         emails: list[str] = []
         for prefix in ("E-mail", "E-mail 2", "E-mail 3"):
@@ -383,9 +378,7 @@ class ThunderbirdCsvConnector(CsvConnector):
     description = "a Thunderbird address book CSV"
     required = frozenset({"Display Name", "Primary Email"})
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         region = self.options.default_region
         emails: list[str] = []
         for column in ("Primary Email", "Secondary Email"):
@@ -449,9 +442,7 @@ class LinkedInConnector(CsvConnector):
     description = "a LinkedIn Connections.csv"
     required = frozenset({"First Name", "Last Name", "URL", "Connected On"})
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         email = normalize_email(row.get("Email Address", ""))
         url = normalize_url(row.get("URL", ""))
         contact = self._contact(
@@ -505,9 +496,7 @@ class InteractionsCsvConnector(CsvConnector):
         self._zone = user_zone(self.options.timezone)
         yield from super().read(stream)
 
-    def records(
-        self, row: dict[str, str], line: int, raw: str, keys: KeyMaker
-    ) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         lowered = {k.lower(): v for k, v in row.items()}
         file = str(self.path)
         email = normalize_email(lowered.get("email", ""))

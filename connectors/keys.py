@@ -5,24 +5,27 @@ from __future__ import annotations
 from pipeline.normalize import name_key
 
 
-class KeyMaker:
-    """Gives each record of one file a `source_id` that a newer export of it will share.
+def base_key(uid: str, emails: list[str], name: str, organization: str) -> str:
+    """A record's key: its own id (a vCard UID, a profile URL), else its first e-mail, else its
+    name and organization. A newer export of the same record gives the same key."""
+    if uid:
+        return uid if ":" in uid else f"uid:{uid}"
+    if emails:
+        return f"email:{emails[0]}"
+    return f"name:{name_key(name)}|{name_key(organization)}"
 
-    The key is the record's own id when it has one (a vCard UID, a profile URL), else its first
-    e-mail, else its name and organization. Two records of one file with the same key are both
-    kept: the second gets `#2`, and so on, in file order.
-    """
+
+class KeyMaker:
+    """Makes the keys of one file unique: two records with the same key are both kept, the
+    second as `key#2`, and so on, in file order."""
 
     def __init__(self) -> None:
         self._seen: dict[str, int] = {}
 
-    def key(self, uid: str, emails: list[str], name: str, organization: str) -> str:
-        if uid:
-            key = uid if ":" in uid else f"uid:{uid}"
-        elif emails:
-            key = f"email:{emails[0]}"
-        else:
-            key = f"name:{name_key(name)}|{name_key(organization)}"
+    def unique(self, key: str) -> str:
         count = self._seen.get(key, 0) + 1
         self._seen[key] = count
         return key if count == 1 else f"{key}#{count}"
+
+    def key(self, uid: str, emails: list[str], name: str, organization: str) -> str:
+        return self.unique(base_key(uid, emails, name, organization))

@@ -134,14 +134,13 @@ def _plural(count: int, word: str) -> str:
 
 
 @main.command("import")
-@click.argument(
-    "paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False)
-)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
 @click.option(
     "--format",
     "format_name",
-    type=click.Choice(["vcard", "google_csv", "outlook_csv", "linkedin", "thunderbird",
-                       "interactions"]),
+    type=click.Choice(
+        ["vcard", "google_csv", "outlook_csv", "linkedin", "thunderbird", "interactions"]
+    ),
     help="Read every file as this format instead of detecting it from the content.",
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
@@ -210,13 +209,17 @@ def import_(
             app.say(f"{path} ({cls.name}): " + "; ".join(parts))
         if not dry_run:
             resolve(store)
-            app.say(f"store: {store.contact_count()} contact records, "
-                    f"{store.interaction_count()} exchanges")
+            app.say(
+                f"store: {store.contact_count()} contact records, "
+                f"{store.interaction_count()} exchanges"
+            )
     if dry_run:
         app.say("dry run: nothing was written")
     if quarantined:
-        app.warn(f"{_plural(quarantined, 'record')} could not be read; "
-                 "`netgarden errors` lists them with file and line")
+        app.warn(
+            f"{_plural(quarantined, 'record')} could not be read; "
+            "`netgarden errors` lists them with file and line"
+        )
         if strict:
             sys.exit(EXIT_PARTIAL)
 
@@ -227,10 +230,16 @@ def import_(
 @main.command()
 @click.argument("who")
 @click.option("--date", "when", help="When (YYYY-MM-DD or an ISO date-time; default: today).")
-@click.option("--channel", default="manual", show_default=True,
-              help="How: call, coffee, meeting, email, ...")
-@click.option("--direction", type=click.Choice(list(DIRECTIONS)), default="mutual",
-              show_default=True, help="Who reached out.")
+@click.option(
+    "--channel", default="manual", show_default=True, help="How: call, coffee, meeting, email, ..."
+)
+@click.option(
+    "--direction",
+    type=click.Choice(list(DIRECTIONS)),
+    default="mutual",
+    show_default=True,
+    help="Who reached out.",
+)
 @click.pass_context
 def log(ctx: click.Context, who: str, when: str | None, channel: str, direction: str) -> None:
     """Record one exchange by hand. WHO is an e-mail address or the exact name of one person."""
@@ -329,8 +338,13 @@ def _contact_rows(people: Sequence[Person], assignments: dict[int, Any]) -> list
 
 @main.command()
 @click.option("--network", help="Only the people of this network.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @click.pass_context
 def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
     """List people as netgarden sees them (to check an import). Multi-values are joined by ';'."""
@@ -339,8 +353,10 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
     app = _app(ctx)
     people, assignments, ruleset = _classified(app, _parse_day(None, app))
     if network is not None and network not in (*ruleset.network_names, "unassigned"):
-        _fail(f"no network named {network!r}; networks: "
-              + ", ".join([*ruleset.network_names, "unassigned"]))
+        _fail(
+            f"no network named {network!r}; networks: "
+            + ", ".join([*ruleset.network_names, "unassigned"])
+        )
     rows = _contact_rows(
         [p for p in people if network is None or assignments[p.contact_id].network == network],
         assignments,
@@ -348,8 +364,17 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    columns = ["contact_id", "name", "emails", "phones", "organization", "title", "labels",
-               "network", "sources"]
+    columns = [
+        "contact_id",
+        "name",
+        "emails",
+        "phones",
+        "organization",
+        "title",
+        "labels",
+        "network",
+        "sources",
+    ]
     flat = [
         [";".join(v) if isinstance(v, list) else str(v) for v in (r[c] for c in columns)]
         for r in rows
@@ -369,11 +394,19 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
 
 @main.command()
 @click.option("--as-of", "as_of", help="Report the world as of this date (default: today).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the report files (default: HOME/reports).")
-@click.option("--format", "fmt", type=click.Choice(["csv", "md", "html", "table"]),
-              default="csv", show_default=True,
-              help="csv/md/html write staleness and networks files; table prints a summary.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the report files (default: HOME/reports).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "md", "html", "table"]),
+    default="csv",
+    show_default=True,
+    help="csv/md/html write staleness and networks files; table prints a summary.",
+)
 @click.option("--top", default=5, show_default=True, help="Contacts per network in a table.")
 @click.pass_context
 def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, top: int) -> None:
@@ -402,31 +435,65 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
             export.write_text(path, export.frame_to_html(data, f"netgarden {name}, {day}"))
         written.append(path)
     overdue = int((frame["status"] == "overdue").sum())
-    app.say(f"as of {day}: {_plural(len(frame), 'contact')}, {overdue} overdue; wrote "
-            + ", ".join(str(p) for p in written))
+    app.say(
+        f"as of {day}: {_plural(len(frame), 'contact')}, {overdue} overdue; wrote "
+        + ", ".join(str(p) for p in written)
+    )
 
 
 def _print_tables(frame: Any, summary: Any, day: date, top: int) -> None:
     from pipeline.export import cell
 
     console = Console()
-    table = Table("network", "cadence", "contacts", "overdue", "due soon", "ok", "never",
-                  "% in cadence", title=f"Networks as of {day}")
+    table = Table(
+        "network",
+        "cadence",
+        "contacts",
+        "overdue",
+        "due soon",
+        "ok",
+        "never",
+        "% in cadence",
+        title=f"Networks as of {day}",
+    )
     for row in summary.itertuples(index=False):
-        table.add_row(row.network, cell(row.cadence_days), cell(row.contacts), cell(row.overdue),
-                      cell(row.due_soon), cell(row.ok), cell(row.never),
-                      cell(row.pct_in_cadence))
+        table.add_row(
+            row.network,
+            cell(row.cadence_days),
+            cell(row.contacts),
+            cell(row.overdue),
+            cell(row.due_soon),
+            cell(row.ok),
+            cell(row.never),
+            cell(row.pct_in_cadence),
+        )
     console.print(table)
     for network in summary["network"]:
-        members = frame[(frame["network"] == network)
-                        & frame["status"].isin(["overdue", "due_soon"])].head(top)
+        members = frame[
+            (frame["network"] == network) & frame["status"].isin(["overdue", "due_soon"])
+        ].head(top)
         if members.empty:
             continue
-        detail = Table("name", "email", "organization", "last contact", "days since",
-                       "days overdue", "status", title=f"{network}: most overdue")
+        detail = Table(
+            "name",
+            "email",
+            "organization",
+            "last contact",
+            "days since",
+            "days overdue",
+            "status",
+            title=f"{network}: most overdue",
+        )
         for row in members.itertuples(index=False):
-            detail.add_row(row.name, row.email, row.organization, cell(row.last_contact),
-                           cell(row.days_since), cell(row.days_overdue), row.status)
+            detail.add_row(
+                row.name,
+                row.email,
+                row.organization,
+                cell(row.last_contact),
+                cell(row.days_since),
+                cell(row.days_overdue),
+                row.status,
+            )
         console.print(detail)
 
 
@@ -470,8 +537,10 @@ def suggestions(ctx: click.Context) -> None:
         a, b = names.get(s.person_a), names.get(s.person_b)
         if a is None or b is None:
             continue
-        click.echo(f"{a.name} <{a.email}> [{a.contact_id}] ~ {b.name} <{b.email}> "
-                   f"[{b.contact_id}]: {s.reason}")
+        click.echo(
+            f"{a.name} <{a.email}> [{a.contact_id}] ~ {b.name} <{b.email}> "
+            f"[{b.contact_id}]: {s.reason}"
+        )
 
 
 @main.group()
@@ -502,9 +571,7 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
     overrides_path = app.config.overrides_path
     override_problems: list[str] = []
     if file is None and ruleset is not None and overrides_path.exists():
-        _, override_problems = parse_overrides(
-            overrides_path.read_text(encoding="utf-8"), ruleset
-        )
+        _, override_problems = parse_overrides(overrides_path.read_text(encoding="utf-8"), ruleset)
     if problems or override_problems:
         for message in problems:
             click.echo(f"{path}: {message}", err=True)
@@ -513,5 +580,7 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
         total = len(problems) + len(override_problems)
         _fail(f"{_plural(total, 'problem')} found")
     assert ruleset is not None
-    click.echo(f"{path}: ok ({_plural(len(ruleset.networks), 'network')}, "
-               f"{_plural(len(ruleset.rules), 'rule')})")
+    click.echo(
+        f"{path}: ok ({_plural(len(ruleset.networks), 'network')}, "
+        f"{_plural(len(ruleset.rules), 'rule')})"
+    )

@@ -136,9 +136,7 @@ def staleness(
     Sorted: overdue (most overdue first), due_soon (soonest due first), never, ok.
     """
     unassigned = Assignment(UNASSIGNED, "")
-    rows = [
-        _row(p, assignments.get(p.contact_id, unassigned), ruleset, as_of, tz) for p in people
-    ]
+    rows = [_row(p, assignments.get(p.contact_id, unassigned), ruleset, as_of, tz) for p in people]
     rows.sort(key=_sort_key)
     frame = pd.DataFrame(rows, columns=list(STALENESS_COLUMNS))
     for column in _INT_COLUMNS:

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from connectors.base import FileConnector
+from connectors.base import FileConnector, bulk_allocation
 from pipeline.errors import NetgardenError, UnknownPersonError
 from pipeline.model import (
     Checkpoint,
@@ -66,7 +66,7 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
             summary.interactions_new += store.add_interactions(interactions, seq)
             interactions.clear()
 
-    with store.transaction(rollback=dry_run):
+    with store.transaction(rollback=dry_run), bulk_allocation():
         for record in connector.extract(cursor):
             if isinstance(record, Contact):
                 contacts.append(record)
@@ -165,7 +165,5 @@ def log_exchange(
         if handle is None:
             raise NetgardenError(f"{who!r} has no e-mail, phone or profile to log against")
         seq = store.begin_import(f"manual:{who}")
-        store.add_interactions(
-            [Interaction(at, direction, channel, handle, "manual", key)], seq
-        )
+        store.add_interactions([Interaction(at, direction, channel, handle, "manual", key)], seq)
     return person_id, created

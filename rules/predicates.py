@@ -69,9 +69,9 @@ def _first_match(
     return None
 
 
-def _regex_test(what: str, get: Callable[[Person], tuple[str, ...]]) -> Callable[
-    [Condition, Person, Context], str | None
-]:
+def _regex_test(
+    what: str, get: Callable[[Person], tuple[str, ...]]
+) -> Callable[[Condition, Person, Context], str | None]:
     def test(cond: Condition, person: Person, context: Context) -> str | None:
         hit = _first_match(cond.patterns, get(person))
         return None if hit is None else f"{what} {hit[1]!r} matches /{hit[0]}/"
@@ -144,7 +144,9 @@ def _not_within(cond: Condition, person: Person, context: Context) -> str | None
     if last is None:
         return f"no exchange at all (none within {cond.number} days)"
     days = (context.as_of - last).days
-    return f"last exchange {days} days ago (none within {cond.number})" if days > cond.number else None
+    return (
+        f"last exchange {days} days ago (none within {cond.number})" if days > cond.number else None
+    )
 
 
 def _channel(cond: Condition, person: Person, context: Context) -> str | None:

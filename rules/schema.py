@@ -176,8 +176,10 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
             continue
         for key in item:
             if key not in _NETWORK_KEYS:
-                problem((*where, key), f"networks[{index}]: unknown key '{key}'"
-                        f"{_hint(key, _NETWORK_KEYS)}")
+                problem(
+                    (*where, key),
+                    f"networks[{index}]: unknown key '{key}'{_hint(key, _NETWORK_KEYS)}",
+                )
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             problem(where, f"networks[{index}] needs a 'name'")
@@ -194,8 +196,10 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
             value = ""
         cadence = item.get("cadence_days", default_cadence)
         if not _positive_int(cadence):
-            problem((*where, "cadence_days"),
-                    f"network '{name}': 'cadence_days' must be a whole number > 0")
+            problem(
+                (*where, "cadence_days"),
+                f"network '{name}': 'cadence_days' must be a whole number > 0",
+            )
             cadence = default_cadence
         networks.append(Network(name, value, int(cadence)))
     names = [n.name for n in networks]
@@ -230,8 +234,9 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
             problem(where, f"{label} needs a 'network'")
             ok = False
         elif network not in names and network != UNASSIGNED:
-            problem((*where, "network"),
-                    f"{label}: no network named '{network}'{_hint(network, names)}")
+            problem(
+                (*where, "network"), f"{label}: no network named '{network}'{_hint(network, names)}"
+            )
             ok = False
         when = item.get("when", {})
         if not isinstance(when, dict):

@@ -441,12 +441,11 @@ class Builder:
         self.used_names: set[str] = set()  # membership only, never iterated
         self.used_emails: set[str] = set()
         us_areas = ["202", "212", "312", "415", "503", "617", "206", "512"]
-        self.phone_pool: list[Phone] = (
-            [Phone("us", a, f"{n:02d}") for a in us_areas for n in range(0, 100)]
-            + [Phone("uk_london", "", f"{n:03d}") for n in range(0, 1000)]
-            + [Phone("uk_mobile", "", f"{n:03d}") for n in range(0, 1000)]
-        )
-        rng.shuffle(self.phone_pool)
+        self.us_phones = [Phone("us", a, f"{n:02d}") for a in us_areas for n in range(0, 100)]
+        self.uk_phones = ([Phone("uk_london", "", f"{n:03d}") for n in range(0, 1000)]
+                          + [Phone("uk_mobile", "", f"{n:03d}") for n in range(0, 1000)])
+        rng.shuffle(self.us_phones)
+        rng.shuffle(self.uk_phones)
         self.uid_counter = 0
         self.people: list[Person] = []
 
@@ -481,7 +480,8 @@ class Builder:
         return address
 
     def phone(self) -> Phone:
-        return self.phone_pool.pop()
+        """An unused fictional number, US or UK about evenly."""
+        return (self.us_phones if self.rng.random() < 0.5 else self.uk_phones).pop()
 
     def new_uid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4)).upper()
@@ -600,7 +600,7 @@ def qp_encode(text: str) -> str:
     """Quoted-printable of UTF-8 bytes, as vCard 2.1 writers (Android) do it."""
     out = []
     for byte in text.encode("utf-8"):
-        if 33 <= byte <= 126 and byte != 61 or byte == 32:
+        if (33 <= byte <= 126 and byte != 61) or byte == 32:
             out.append(chr(byte))
         else:
             out.append(f"={byte:02X}")
@@ -617,11 +617,15 @@ def qp_line(prefix: str, encoded: str) -> str:
     i = 0
     while i < len(encoded):
         token = encoded[i : i + 3] if encoded[i] == "=" else encoded[i]
+        step = len(token)
         if len(current) + len(token) > 75:
             lines.append(current + "=")
             current = ""
+            if token == " ":
+                # A line starting with a space would read as vCard folding: encode it.
+                token = "=20"
         current += token
-        i += len(token)
+        i += step
     lines.append(current)
     return CRLF.join(lines) + CRLF
 
@@ -709,9 +713,6 @@ def group_card(name: str, uid: str, members: list[Person]) -> str:
 # Interactions
 # --------------------------------------------------------------------------------------------
 
-WINDOW = (HISTORY_END - HISTORY_START).days
-
-
 def days_before_end(n: int) -> date:
     return HISTORY_END - timedelta(days=n)
 
@@ -741,7 +742,7 @@ def pattern_dates(pattern: str, rng: random.Random) -> list[date]:
     if pattern == "lapsed":  # not touched for 3-9 months
         last = days_before_end(rng.randint(105, 270))
         out = [last]
-        for _ in range(rng.randint(1, 2)):
+        for _ in range(rng.randint(0, 2)):
             previous = out[-1] - timedelta(days=rng.randint(20, 90))
             if previous < HISTORY_START:
                 break
@@ -822,13 +823,13 @@ GOOGLE_OVERLAP = {  # kind: rows in google.csv that are also in contacts.vcf
 }
 
 PATTERN_WEIGHTS = {
-    "client": {"regular": 12, "steady": 28, "lapsed": 32, "recent_few": 20, "light": 8},
+    "client": {"regular": 18, "steady": 20, "lapsed": 34, "recent_few": 20, "light": 8},
     "vc_investor": {"regular": 4, "steady": 22, "lapsed": 48, "recent_few": 10, "light": 10},
     "vc_staff": {"lapsed": 50, "light": 50},
     "angel": {"steady": 40, "lapsed": 40, "single_old": 20},
     "mentor_cat": {"steady": 20, "lapsed": 55, "recent_few": 10, "single_old": 15},
     "mentor_note": {"steady": 30, "lapsed": 50, "single_old": 20},
-    "partner": {"regular": 8, "steady": 24, "lapsed": 41, "recent_few": 10, "light": 10},
+    "partner": {"regular": 12, "steady": 18, "lapsed": 43, "recent_few": 10, "light": 10},
     "consultant": {"steady": 100},
     "employer": {"steady": 15, "lapsed": 40, "recent_few": 30, "light": 15},
     "engineer_li": {"steady": 20, "lapsed": 45, "recent_few": 35},
@@ -881,9 +882,7 @@ def build() -> tuple[list[Person], dict[str, object]]:
     acme_mentor.title = "Chief Operating Officer"
     acme_mentor.note = ("Ex-founder; agreed to monthly advice calls on top of the Acme account. "
                         "Keep the two conversations separate.")
-    # A few long notes that mention commas and semicolons on 3.0 cards exist by template.
-
-    # Everyone starts with notes from templates; personal Book Club members get UIDs for the group.
+    # The "Book Club" group card lists its members by UID.
     book_club = [p for p in vcf if "Book Club" in p.categories and p.uid]
 
     # --- LinkedIn -------------------------------------------------------------------------
@@ -914,7 +913,7 @@ def build() -> tuple[list[Person], dict[str, object]]:
                    in_vcf=False, in_linkedin=True)
         b.people.append(p)
         if spec == "li_engineer":
-            p.org, domain = rng.choice(ENGINEER_ORGS)
+            p.org, _domain = rng.choice(ENGINEER_ORGS)
             p.title = rng.choice(ENGINEER_TITLES)
         elif spec == "li_recruiter":
             p.org, p.title = org or "", rng.choice(["Technical Recruiter", "Talent Partner"])
@@ -1161,7 +1160,7 @@ def write_interactions(people: list[Person], rng: random.Random) -> int:
 
 
 def toml_list(values: list[str]) -> str:
-    return "[" + ", ".join(f"'{v}'" for v in values) + "]"
+    return "[" + ", ".join(f'"{v}"' for v in values) + "]"
 
 
 def write_networks() -> None:

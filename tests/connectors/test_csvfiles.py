@@ -164,12 +164,16 @@ def test_interactions_csv_quarantines_the_bad_row_with_its_line() -> None:
 
 def test_identical_interaction_rows_are_two_exchanges_with_stable_keys(tmp_path: Path) -> None:
     path = tmp_path / "log.csv"
-    path.write_text("date,email,direction,channel\n2026-01-02,a@x.org,outbound,call\n" * 1
-                    + "2026-01-02,a@x.org,outbound,call\n")
-    first = [r.key for r in InteractionsCsvConnector(path).extract(None)
-             if isinstance(r, Interaction)]
-    again = [r.key for r in InteractionsCsvConnector(path).extract(None)
-             if isinstance(r, Interaction)]
+    path.write_text(
+        "date,email,direction,channel\n2026-01-02,a@x.org,outbound,call\n" * 1
+        + "2026-01-02,a@x.org,outbound,call\n"
+    )
+    first = [
+        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+    ]
+    again = [
+        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+    ]
     assert len(set(first)) == 2
     assert first == again
 

@@ -54,7 +54,9 @@ def test_undeclared_legacy_bytes_fall_back_to_the_windows_code_page(tmp_path: Pa
 
 
 def test_utf16_with_bom(tmp_path: Path) -> None:
-    text = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Łukasz Kowalski\r\nEMAIL:l@example.com\r\nEND:VCARD\r\n"
+    text = (
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Łukasz Kowalski\r\nEMAIL:l@example.com\r\nEND:VCARD\r\n"
+    )
     data = text.encode("utf-16")
     path = tmp_path / "u16.vcf"
     path.write_bytes(data)
@@ -64,7 +66,9 @@ def test_utf16_with_bom(tmp_path: Path) -> None:
 
 
 def test_cr_cr_lf_and_trailing_space_after_begin(tmp_path: Path) -> None:
-    data = b"BEGIN:VCARD \r\r\nVERSION:3.0\r\r\nFN:Bob\r\r\nEMAIL:bob@example.com\r\r\nEND:VCARD\r\r\n"
+    data = (
+        b"BEGIN:VCARD \r\r\nVERSION:3.0\r\r\nFN:Bob\r\r\nEMAIL:bob@example.com\r\r\nEND:VCARD\r\r\n"
+    )
     [card] = contacts(read(tmp_path, data))
     assert (card.name, card.emails) == ("Bob", ("bob@example.com",))
 

@@ -141,9 +141,9 @@ EXPECTED: dict[str, list[Card]] = {
         # FN continues after a soft line break in the middle of "=C3=91=" / "=20".
         Card("Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ Ñ", (), 4),
         # why: the second EMAIL is QP "Ñ" x14, not an address: it cannot reach anyone and would
-        # never match an exchange, so it is not an e-mail handle. This card's PHOTO (lines 52-68, 1169 base64
-        # characters, not a multiple of 4) is broken: only the photo is lost, and the next card
-        # must still be read.
+        # never match an exchange, so it is not an e-mail handle. This card's PHOTO (lines
+        # 52-68, 1169 base64 characters, not a multiple of 4) is broken: only the photo is
+        # lost, and the next card must still be read.
         Card(
             "Ñ Ñ Ñ Ñ",
             ("bob@company.com",),

@@ -24,7 +24,10 @@ AS_OF = date(2026, 11, 15)
 
 def exchange(day: str, direction: str = "outbound", channel: str = "email") -> InteractionSummary:
     return InteractionSummary(
-        datetime.fromisoformat(day + "T12:00:00+00:00"), direction, channel, "t"  # type: ignore[arg-type]
+        datetime.fromisoformat(day + "T12:00:00+00:00"),
+        direction,
+        channel,
+        "t",  # type: ignore[arg-type]
     )
 
 
@@ -57,17 +60,27 @@ def test_columns_statuses_and_sort() -> None:
     ]
     luz = frame.iloc[0]
     assert (luz["last_contact"], luz["days_since"], luz["due_date"], luz["days_overdue"]) == (
-        "2026-06-01", 167, "2026-07-31", 107
+        "2026-06-01",
+        167,
+        "2026-07-31",
+        107,
     )
     assert (luz["first_contact"], luz["interactions_total"], luz["interactions_90d"]) == (
-        "2026-05-01", 2, 0
+        "2026-05-01",
+        2,
+        0,
     )
     sam = frame.iloc[2]
     assert (sam["network"], sam["rule"], sam["cadence_days"], sam["days_since"]) == (
-        "clients", "by-hand", 30, 26
+        "clients",
+        "by-hand",
+        30,
+        26,
     )
     assert (sam["last_direction"], sam["last_channel"], sam["due_date"]) == (
-        "inbound", "call", "2026-11-19"
+        "inbound",
+        "call",
+        "2026-11-19",
     )
 
 
@@ -96,10 +109,8 @@ def test_csv_writes_integers_empty_never_cells_and_neutralizes_formulas(tmp_path
     frame_to_csv(summary, tmp_path / "networks.csv")
     lines = (tmp_path / "staleness.csv").read_text().splitlines()
     assert lines[0] == ",".join(STALENESS_COLUMNS)
-    assert lines[1] == (
-        "2,Never Nils,,'@acme,unassigned,,60,,,,,,,never,0,0,,"
-    )
-    assert lines[2].startswith("1,\"'=HYPERLINK(\"\"http://evil\"\")\",,,unassigned,,60,2026-11-01,")
+    assert lines[1] == ("2,Never Nils,,'@acme,unassigned,,60,,,,,,,never,0,0,,")
+    assert lines[2].startswith('1,"\'=HYPERLINK(""http://evil"")",,,unassigned,,60,2026-11-01,')
     assert ",14,2026-12-31,0,ok,1,1,2026-11-01," in lines[2]
     net = (tmp_path / "networks.csv").read_text().splitlines()
     assert net[0] == ",".join(NETWORK_COLUMNS)

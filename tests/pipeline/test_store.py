@@ -54,8 +54,12 @@ def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
 
 def test_records_sharing_an_email_are_one_person_and_phones_only_suggest(tmp_path: Path) -> None:
     a, b = tmp_path / "a.vcf", tmp_path / "b.vcf"
-    a.write_bytes(card("Ann Lee", "Ann@Example.com") + card("Carl", "carl@example.com", "5550100111"))
-    b.write_bytes(card("Ann L.", "ann@example.com", uid="x") + card("Dora", "d@example.com", "(555) 010-0111"))
+    a.write_bytes(
+        card("Ann Lee", "Ann@Example.com") + card("Carl", "carl@example.com", "5550100111")
+    )
+    b.write_bytes(
+        card("Ann L.", "ann@example.com", uid="x") + card("Dora", "d@example.com", "(555) 010-0111")
+    )
     with Store(tmp_path / "s.sqlite") as store:
         import_file(store, VCardConnector(a))
         import_file(store, VCardConnector(b))
@@ -111,7 +115,11 @@ def test_interactions_with_unknown_people_create_contacts(tmp_path: Path) -> Non
         resolve(store)
         assert summary.contacts_created == 1
         [person] = store.people()
-        assert (person.name, person.email, person.sources) == ("Nia", "new@x.org", ("interactions",))
+        assert (person.name, person.email, person.sources) == (
+            "Nia",
+            "new@x.org",
+            ("interactions",),
+        )
         assert len(person.interactions) == 1
 
 

@@ -48,7 +48,9 @@ def person(**kwargs: object) -> Person:
 
 
 def exchange(day: str) -> InteractionSummary:
-    return InteractionSummary(datetime.fromisoformat(day + "T12:00:00+00:00"), "mutual", "call", "t")
+    return InteractionSummary(
+        datetime.fromisoformat(day + "T12:00:00+00:00"), "mutual", "call", "t"
+    )
 
 
 def rules():  # type: ignore[no-untyped-def]
@@ -66,15 +68,20 @@ def test_default_networks_file_is_valid_and_has_the_six_networks() -> None:
     assert problems == []
     assert ruleset is not None
     assert ruleset.network_names == (
-        "clients", "partners", "potential employees", "investors", "mentors",
+        "clients",
+        "partners",
+        "potential employees",
+        "investors",
+        "mentors",
         "potential employers",
     )
     assert {n.cadence_days for n in ruleset.networks} == {60}
 
 
 def test_first_match_wins_and_records_the_rule() -> None:
-    who = person(emails=("ann@eu.acme.com",), labels=("Investors",),
-                 interactions=(exchange("2026-10-01"),))
+    who = person(
+        emails=("ann@eu.acme.com",), labels=("Investors",), interactions=(exchange("2026-10-01"),)
+    )
     result = classify(who, rules(), {}, AS_OF, UTC)
     assert (result.network, result.rule) == ("clients", "clients-by-domain")
     assert result.reasons == ("e-mail ann@eu.acme.com is at acme.com",)
@@ -88,8 +95,9 @@ def test_every_condition_of_a_rule_must_hold() -> None:
 
 
 def test_interactions_after_the_report_date_do_not_count() -> None:
-    who = person(titles=("Founding Partner",),
-                 interactions=(exchange("2026-01-01"), exchange("2026-12-01")))
+    who = person(
+        titles=("Founding Partner",), interactions=(exchange("2026-01-01"), exchange("2026-12-01"))
+    )
     assert classify(who, rules(), {}, AS_OF, UTC).network == "unassigned"
     assert classify(who, rules(), {}, date(2026, 12, 2), UTC).rule == "founders"
 
@@ -127,7 +135,7 @@ network = "clients"
 [rules.when]
 min_interactions = -1
 """
-    ruleset, problems = parse_rules(bad)
+    _, problems = parse_rules(bad)
     assert problems == [
         "line 2: unknown key 'due_soon_dayz' (did you mean 'due_soon_days'?)",
         "line 6: networks[0]: unknown key 'cadense_days' (did you mean 'cadence_days'?)",
