@@ -31,7 +31,16 @@ from connectors.base import FileConnector, ReadOptions, bulk_allocation
 from connectors.keys import KeyMaker, base_key
 from connectors.textcodec import bom_encoding, decode, head_text
 from pipeline.errors import FormatError
-from pipeline.model import Checkpoint, Contact, Handle, HandleKind, Problem, Record, Skipped
+from pipeline.model import (
+    Checkpoint,
+    Contact,
+    Handle,
+    HandleKind,
+    Problem,
+    Record,
+    Skipped,
+    content_digest,
+)
 from pipeline.normalize import (
     display_name,
     email_in_text,
@@ -398,6 +407,7 @@ def _pack(record: Record) -> _Packed:
             record.labels,
             record.notes,
             record.line,
+            content_digest(record),
         )
     if isinstance(record, Skipped):
         return "s", (record.reason, record.line)
@@ -422,6 +432,7 @@ def _unpack(packed: _Packed, source: str, file: str) -> Record:
             notes=cast(str, f[8]),
             file=file,
             line=cast(int, f[9]),
+            digest=cast(str, f[10]),
         )
     if kind == "s":
         return Skipped(cast(str, f[0]), file, cast(int, f[1]))

@@ -14,30 +14,27 @@ from collections.abc import Iterable, Iterator
 MAX_SUGGESTION_GROUP = 3
 
 
-def resolve(contacts: Iterable[int], emails: Iterable[tuple[int, str]]) -> dict[int, int]:
-    """Map every contact id to its person id: records sharing an e-mail are one person.
+def resolve(links: Iterable[tuple[int, int]]) -> dict[int, int]:
+    """The person id of every contact record that is linked to another one.
 
-    `emails` are (contact id, normalized address). A person's id is the smallest contact id
-    among its records, so it stays put as records are added.
+    `links` are pairs of contact ids that are one person (a shared e-mail, a merge the user
+    confirmed). A person's id is the smallest contact id among its records, so it stays put as
+    records are added; a record linked to nothing is its own person and is not listed.
     """
-    parent: dict[int, int] = {contact_id: contact_id for contact_id in contacts}
+    parent: dict[int, int] = {}
 
     def find(item: int) -> int:
-        root = item
+        root = parent.setdefault(item, item)
         while parent[root] != root:
             root = parent[root]
         while parent[item] != root:
             parent[item], item = root, parent[item]
         return root
 
-    first_with: dict[str, int] = {}
-    for contact_id, email in emails:
-        if contact_id not in parent:
-            continue
-        other = first_with.setdefault(email, contact_id)
-        a, b = find(other), find(contact_id)
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+    for a, b in links:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
     return {contact_id: find(contact_id) for contact_id in parent}
 
 

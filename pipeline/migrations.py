@@ -87,6 +87,15 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             classified_at TEXT NOT NULL
         );
 
+        -- Links the user confirmed (`netgarden merge`, `suggestions --accept`): the two
+        -- contact records are one person even without a shared e-mail.
+        CREATE TABLE merges (
+            contact_a INTEGER NOT NULL,
+            contact_b INTEGER NOT NULL,
+            merged_at TEXT NOT NULL,
+            PRIMARY KEY (contact_a, contact_b)
+        ) WITHOUT ROWID;
+
         CREATE TABLE suggestions (
             person_a INTEGER NOT NULL,
             person_b INTEGER NOT NULL,

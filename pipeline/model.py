@@ -6,6 +6,7 @@ them; the stages after it work on `Person` views built from the store.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -53,6 +54,9 @@ class Contact:
     notes: str = ""
     file: str = ""
     line: int = 0
+    #: `content_digest(self)` when the reader already computed it (parallel parsing does, so
+    #: that the store's process does not); empty otherwise. Not part of equality.
+    digest: str = field(default="", compare=False, repr=False)
 
     @property
     def emails(self) -> tuple[str, ...]:
@@ -61,6 +65,21 @@ class Contact:
     @property
     def phones(self) -> tuple[str, ...]:
         return tuple(h.value for h in self.handles if h.kind == "phone")
+
+
+def content_digest(contact: Contact) -> str:
+    """What decides whether a re-imported record changed (its file and line do not count)."""
+    content = (
+        contact.name,
+        contact.given_name,
+        contact.family_name,
+        contact.organization,
+        contact.title,
+        [(h.kind, h.value) for h in contact.handles],
+        contact.labels,
+        contact.notes,
+    )
+    return hashlib.sha1(repr(content).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ of an import happens inside one transaction with the source's checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from collections import defaultdict
@@ -29,6 +28,7 @@ from pipeline.model import (
     Person,
     Problem,
     as_direction,
+    content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
 
@@ -69,21 +69,6 @@ class Suggestion:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _content_hash(contact: Contact) -> str:
-    """What decides whether a re-imported record changed (file and line do not count)."""
-    content = (
-        contact.name,
-        contact.given_name,
-        contact.family_name,
-        contact.organization,
-        contact.title,
-        [(h.kind, h.value) for h in contact.handles],
-        contact.labels,
-        contact.notes,
-    )
-    return hashlib.sha1(repr(content).encode("utf-8")).hexdigest()
 
 
 def _chunks(items: Sequence[Contact], size: int = _CHUNK) -> Iterator[Sequence[Contact]]:
@@ -217,7 +202,7 @@ class Store:
         handle_rows: list[tuple[int, str, str, int]] = []
         rewritten: list[tuple[int]] = []
         for contact in chunk:
-            digest = _content_hash(contact)
+            digest = contact.digest or content_digest(contact)
             match_key = (
                 f"{name_key(contact.name)}|{name_key(contact.organization)}"
                 if contact.organization
@@ -343,14 +328,25 @@ class Store:
 
     def resolve_people(self) -> None:
         """Group contact records into people (shared e-mail) and refresh merge suggestions."""
-        ids = [int(r[0]) for r in self.db.execute("SELECT id FROM contacts")]
-        emails = [
-            (int(r[0]), str(r[1]))
-            for r in self.db.execute("SELECT contact_id, value FROM handles WHERE kind = 'email'")
-        ]
-        people = resolve(ids, emails)
-        current = dict(self.db.execute("SELECT id, person_id FROM contacts").fetchall())
-        changed = [(pid, cid) for cid, pid in people.items() if current.get(cid) != pid]
+        # Only addresses held by more than one record link anything; the index finds them
+        # without reading every record, so this stays fast on large stores.
+        links: list[tuple[int, int]] = []
+        for (members,) in self.db.execute(
+            "SELECT group_concat(contact_id) FROM handles WHERE kind = 'email' "
+            "GROUP BY value HAVING count(*) > 1"
+        ):
+            ids = [int(m) for m in str(members).split(",")]
+            links.extend((ids[0], other) for other in ids[1:])
+        links.extend(
+            (int(r[0]), int(r[1]))
+            for r in self.db.execute("SELECT contact_a, contact_b FROM merges")
+        )
+        linked = resolve(links)
+        merged_now = dict(
+            self.db.execute("SELECT id, person_id FROM contacts WHERE person_id IS NOT id")
+        )
+        changed = [(pid, cid) for cid, pid in linked.items() if merged_now.get(cid, cid) != pid]
+        changed += [(cid, cid) for cid in merged_now if cid not in linked]
         self.db.executemany("UPDATE contacts SET person_id = ? WHERE id = ?", changed)
         self.db.execute("DELETE FROM suggestions")
         # Only values held more than once can be shared; finding them first reads the
@@ -372,6 +368,19 @@ class Store:
             "INSERT OR IGNORE INTO suggestions (person_a, person_b, reason) VALUES (?, ?, ?)",
             suggestion_pairs((str(reason), str(members)) for reason, members in groups),
         )
+
+    def merge(self, person_ids: Sequence[int]) -> None:
+        """Record that these people are one (the user confirmed it), then regroup."""
+        now = _now()
+        first = person_ids[0]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO merges (contact_a, contact_b, merged_at) VALUES (?, ?, ?)",
+            ((min(first, other), max(first, other), now) for other in person_ids[1:]),
+        )
+        self.resolve_people()
+
+    def person_ids(self) -> set[int]:
+        return {int(r[0]) for r in self.db.execute("SELECT DISTINCT person_id FROM contacts")}
 
     def suggestions(self) -> list[Suggestion]:
         return [

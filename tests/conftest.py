@@ -18,4 +18,5 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / "home"
     monkeypatch.setenv("NETGARDEN_HOME", str(folder))
     monkeypatch.setenv("TZ", "UTC")
+    monkeypatch.setenv("COLUMNS", "250")  # tables wider than a CI log's default 80 columns
     return folder

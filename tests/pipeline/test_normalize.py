@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
+import phonenumbers
 import pytest
 
 from pipeline.normalize import (
+    _fast_e164,
     display_name,
     email_in_text,
     name_key,
@@ -66,3 +70,76 @@ def test_display_name_order() -> None:
 
 def test_name_key_folds_case_accents_and_punctuation() -> None:
     assert name_key("Renée  MÜLLER") == name_key("renee muller")
+
+
+def _phonenumbers_e164(value: str, region: str) -> str:
+    """What phonenumbers alone makes of a number (the reference for the fast path)."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return value
+    if not phonenumbers.is_possible_number(number):
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_phone_fast_path_agrees_with_phonenumbers_wherever_it_answers() -> None:
+    rng = random.Random(20261125)
+    regions = [
+        "US",
+        "CA",
+        "GB",
+        "DE",
+        "FR",
+        "IT",
+        "AR",
+        "BR",
+        "JP",
+        "RU",
+        "AU",
+        "IN",
+        "CN",
+        "NL",
+        "ES",
+        "CH",
+        "SE",
+        "MX",
+        "ZA",
+        "NG",
+        "KR",
+        "HU",
+    ]
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    answered = 0
+    for _ in range(40_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 15)))
+        if rng.random() < 0.5:
+            text = f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}"
+        else:
+            text = digits
+        spaced = "".join(
+            ch + (rng.choice(" -.") if ch.isdigit() and rng.random() < 0.2 else "") for ch in text
+        ).strip(" -.")
+        if rng.random() < 0.1 and not spaced.startswith("+"):
+            spaced = f"({spaced[:3]}) {spaced[3:]}"
+        region = rng.choice(regions)
+        fast = _fast_e164(spaced, region)
+        if fast is not None:
+            answered += 1
+            assert fast == _phonenumbers_e164(spaced, region), (spaced, region)
+    # The fast path must actually carry load, or it is dead code.
+    assert answered > 5_000
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+1 555 010 0341", "US"),
+        ("(312) 555-0158", "US"),
+        ("+44 20 7946 0392", "DE"),
+        ("+49 30 901820", "US"),
+        ("+33 1 99 00 12 34", "US"),
+    ],
+)
+def test_common_formats_take_the_fast_path(raw: str, region: str) -> None:
+    assert _fast_e164(raw, region) == _phonenumbers_e164(raw, region)
