@@ -24,6 +24,9 @@ demo: install
 	cp data/sample/networks.toml data/sample/overrides.toml $(DEMO_HOME)/
 	$(BIN)/netgarden --home $(DEMO_HOME) import data/sample/contacts.vcf \
 		data/sample/Connections.csv data/sample/google.csv data/sample/interactions.csv
+	# LinkedIn rows without an e-mail cannot be merged by address: list the likely duplicates,
+	# then accept them (a real user reviews the list first, or merges pairs one by one).
+	$(BIN)/netgarden --home $(DEMO_HOME) suggestions --accept
 	$(BIN)/netgarden --home $(DEMO_HOME) classify
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --format table

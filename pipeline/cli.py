@@ -521,26 +521,59 @@ def errors(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.option("--accept", is_flag=True, help="Merge every suggested pair (after reviewing them).")
 @click.pass_context
-def suggestions(ctx: click.Context) -> None:
-    """People who may be one person (a shared phone, the same name and organization)."""
+def suggestions(ctx: click.Context, accept: bool) -> None:
+    """People who may be one person: a shared phone, or the same name at the same organization.
+
+    netgarden merges records only when they share an e-mail address; for everything else it
+    asks. Review the list, then `netgarden merge ID ID` the pairs that are one person, or
+    `--accept` them all.
+    """
     from pipeline.store import Store
 
     app = _app(ctx)
     with Store(app.config.store_path) as store:
         found = store.suggestions()
         names = {p.contact_id: p for p in store.people()}
-    if not found:
-        app.say("no suggestions")
-        return
-    for s in found:
-        a, b = names.get(s.person_a), names.get(s.person_b)
-        if a is None or b is None:
-            continue
-        click.echo(
-            f"{a.name} <{a.email}> [{a.contact_id}] ~ {b.name} <{b.email}> "
-            f"[{b.contact_id}]: {s.reason}"
-        )
+        if not found:
+            app.say("no suggestions")
+            return
+        for s in found:
+            a, b = names[s.person_a], names[s.person_b]
+            click.echo(
+                f"{a.contact_id} {a.name} <{a.email}> ~ {b.contact_id} {b.name} <{b.email}>: "
+                f"{s.reason}"
+            )
+        if accept:
+            with store.transaction():
+                for s in found:
+                    store.merge([s.person_a, s.person_b])
+            app.say(f"merged {_plural(len(found), 'suggested pair')}")
+        else:
+            app.say(f"{_plural(len(found), 'suggestion')}; `netgarden merge ID ID` confirms one")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.pass_context
+def merge(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Confirm that these contacts (their contact_id) are one person.
+
+    The link is kept across imports; the person keeps the smallest id.
+    """
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    if len(set(ids)) < 2:
+        raise click.UsageError("give at least two different contact ids")
+    with Store(app.config.store_path) as store, store.transaction():
+        known = store.person_ids()
+        missing = [str(i) for i in ids if i not in known]
+        if missing:
+            _fail(f"no contact with id {', '.join(missing)} (see `netgarden contacts`)")
+        store.merge(list(ids))
+    app.say(f"merged {', '.join(str(i) for i in ids)} into {min(ids)}")
 
 
 @main.group()

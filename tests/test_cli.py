@@ -332,3 +332,41 @@ def test_suggestions_for_a_shared_phone(tmp_path: Path, home: Path) -> None:
     )
     run("import", str(path))
     assert "same phone +15550100199" in run("suggestions").output
+
+
+def test_merge_confirms_a_suggestion_and_survives_reimport(tmp_path: Path, home: Path) -> None:
+    cards = tmp_path / "a.vcf"
+    cards.write_text(
+        "BEGIN:VCARD\nFN:Elif Ozturk\nORG:Initech\nEMAIL:elif@initech.example\nEND:VCARD\n"
+    )
+    linked = tmp_path / "Connections.csv"
+    linked.write_text(
+        "First Name,Last Name,URL,Email Address,Company,Position,Connected On\n"
+        "Elif,Öztürk,https://www.linkedin.com/in/elif,,Initech,CTO,10 Feb 2014\n"
+    )
+    run("import", str(cards), str(linked))
+    listed = run("suggestions")
+    assert (
+        "1 Elif Ozturk <elif@initech.example> ~ 2 Elif Öztürk <>: same name and organization"
+        in (listed.output)
+    )
+    assert run("merge", "1", "7").exit_code == 1
+    assert run("merge", "1").exit_code == 2
+    assert run("merge", "1", "2").exit_code == 0
+    people = json.loads(run("contacts", "--format", "json").output)
+    assert [(p["contact_id"], p["sources"]) for p in people] == [(1, ["linkedin", "vcard"])]
+    cards.write_text(cards.read_text().replace("FN:Elif Ozturk", "FN:Elif Öztürk"))
+    run("import", str(cards))
+    assert len(json.loads(run("contacts", "--format", "json").output)) == 1
+    assert "no suggestions" in run("suggestions").output
+
+
+def test_suggestions_accept_merges_every_pair(tmp_path: Path, home: Path) -> None:
+    path = tmp_path / "a.vcf"
+    path.write_text(
+        "BEGIN:VCARD\nFN:Al One\nTEL:555-010-0199\nEND:VCARD\n"
+        "BEGIN:VCARD\nFN:Al Two\nTEL:(555) 010 0199\nEND:VCARD\n"
+    )
+    run("import", str(path))
+    assert "merged 1 suggested pair" in run("suggestions", "--accept").output
+    assert len(json.loads(run("contacts", "--format", "json").output)) == 1

@@ -1,0 +1,200 @@
+"""Benchmark: `netgarden import` of a large vCard file against plain vobject, in one run.
+
+    python bench/bench_vcard_import.py [--cards 100000] [--keep]
+
+Generates a realistic vCard file (bench/gen_vcards.py), then times, on the same file:
+- plain `vobject.readComponents` (the baseline a Python programmer writes first),
+- a bare regular-expression split of the bytes into cards (the floor of any parser),
+- `netgarden import` into a fresh home, store included, as a user runs it.
+Peak memory is the largest total resident memory of the import's whole process tree (its parse
+workers included), sampled every 20 ms from /proc. Prints a table and writes
+docs/PERFORMANCE.md. The bar (issue 2): at least 8 times faster than vobject, under 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from gen_vcards import generate  # noqa: E402
+
+SPEEDUP_BAR = 8.0
+MEMORY_BAR_MB = 300.0
+
+
+def tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants, in MB (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total / 1e6
+
+
+def time_vobject(path: Path) -> float:
+    import vobject
+
+    start = time.perf_counter()
+    with path.open(encoding="utf-8") as handle:
+        count = sum(1 for _ in vobject.readComponents(handle, allowQP=True))
+    elapsed = time.perf_counter() - start
+    print(f"  vobject read {count} cards")
+    return elapsed
+
+
+def time_regex_split(path: Path) -> float:
+    pattern = re.compile(rb"BEGIN:VCARD.*?END:VCARD", re.DOTALL)
+    start = time.perf_counter()
+    with path.open("rb") as handle:
+        count = sum(1 for _ in pattern.finditer(handle.read()))
+    elapsed = time.perf_counter() - start
+    print(f"  regex split found {count} cards")
+    return elapsed
+
+
+def time_import(path: Path) -> tuple[float, float, str]:
+    home = Path(tempfile.mkdtemp(prefix="netgarden-bench-"))
+    netgarden = Path(sys.executable).with_name("netgarden")
+    try:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            [str(netgarden), "--home", str(home), "import", str(path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        peak = 0.0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, tree_rss_mb(process.pid))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        output, _ = process.communicate()
+        elapsed = time.perf_counter() - start
+        done.set()
+        sampler.join()
+        if process.returncode != 0:
+            raise SystemExit(f"netgarden import failed:\n{output}")
+        return elapsed, peak, output.strip()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cards", type=int, default=100_000)
+    parser.add_argument("--keep", action="store_true", help="keep the generated file")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "PERFORMANCE.md")
+    args = parser.parse_args()
+
+    work = HERE / "out"
+    work.mkdir(exist_ok=True)
+    path = work / f"cards-{args.cards}.vcf"
+    if not path.exists():
+        print(f"generating {args.cards} cards ...")
+        generate(args.cards, path)
+    size_mb = path.stat().st_size / 1e6
+    print(f"file: {path} ({size_mb:.1f} MB)")
+
+    print("plain vobject ...")
+    vobject_s = time_vobject(path)
+    print("regex split ...")
+    regex_s = time_regex_split(path)
+    print("netgarden import ...")
+    import_s, peak_mb, output = time_import(path)
+    print(f"  {output.splitlines()[0] if output else ''}")
+
+    speedup = vobject_s / import_s
+    rows = [
+        ("plain vobject.readComponents", vobject_s, None),
+        ("bare regex split (no parsing)", regex_s, None),
+        ("netgarden import (store included)", import_s, peak_mb),
+    ]
+    table = [
+        "| method | seconds | cards/s | vs vobject | peak memory |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, seconds, peak in rows:
+        table.append(
+            f"| {name} | {seconds:.1f} | {args.cards / seconds:,.0f} | "
+            f"{vobject_s / seconds:.1f}x | {f'{peak:.0f} MB' if peak else ''} |"
+        )
+    verdict = (
+        f"Bar: at least {SPEEDUP_BAR:g}x faster than vobject and under {MEMORY_BAR_MB:g} MB. "
+        f"Measured: {speedup:.1f}x and {peak_mb:.0f} MB: "
+        f"{'met' if speedup >= SPEEDUP_BAR and peak_mb < MEMORY_BAR_MB else 'NOT met'}."
+    )
+    print("\n".join(table))
+    print(verdict)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    report = f"""# Performance
+
+Measured by `make bench` (`bench/bench_vcard_import.py`) on {machine}:
+{args.cards:,} generated vCard cards ({size_mb:.0f} MB: vCard 3.0 with folded notes, 1-3 e-mails
+and phones in many national formats, ~5% with photos, ~10% vCard 2.1 quoted-printable), the same
+file for every method, in one run.
+
+{chr(10).join(table)}
+
+{verdict}
+
+Peak memory is the largest total resident memory of the import's process tree, its parse workers
+included. The file is streamed in 4 MB blocks; memory does not grow with its size.
+
+## What the import does to be fast
+
+- The vCard tokenizer (`connectors/vcard.py`) reads the file as bytes in 4 MB blocks, finds card
+  boundaries and the wanted properties with regular expressions that start with a literal
+  newline (the regex engine scans for it at C speed), and decodes only the properties a contact
+  needs. Cards with nested vCards, and files in UTF-16 or with lone-CR line ends, are read line by
+  line instead.
+- A file of 12 MB or more is parsed by two worker processes, a block each, in file order; they
+  send plain tuples back (frozen dataclasses pickle ten times slower).
+- Phone numbers whose parsing is plain digit copying (no national or international prefix to
+  strip, a possible length, per phonenumbers' own metadata) skip `phonenumbers.parse` (~27 µs a
+  number); a test checks that both agree on 40,000 generated numbers.
+- Automatic garbage collection runs a hundred times less often during an import: records have no
+  reference cycles, and each collection walks the whole growing heap.
+- SQLite: one transaction per file, WAL, a 64 MB page cache (the handle index fits in memory),
+  no foreign-key checks on handles, and identity resolution that reads only the addresses held by
+  more than one record.
+"""
+    args.out.write_text(report, encoding="utf-8")
+    print(f"wrote {args.out}")
+    if not args.keep:
+        path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""End to end on the bundled sample data: the pipeline `make demo` runs, checked as a reader would."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from tests.conftest import SAMPLE
+
+AS_OF = "2026-11-15"
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_pipeline(home: Path, tmp_path: Path) -> None:
+    run("init")
+    for name in ("networks.toml", "overrides.toml"):
+        shutil.copy(SAMPLE / name, home / name)
+    imported = run(
+        "import",
+        *(
+            str(SAMPLE / n)
+            for n in ("contacts.vcf", "Connections.csv", "google.csv", "interactions.csv")
+        ),
+    )
+    assert "contacts 200 new, 0 updated, 0 unchanged; skipped 1 group card" in imported
+    assert "exchanges 629 new of 629" in imported
+    assert "unreadable" not in imported
+    # LinkedIn rows without an e-mail are only suggested, never merged silently.
+    assert "40 suggestions" in run("suggestions")
+    run("suggestions", "--accept")
+    classified = run("classify")
+    assert (
+        "classified 227 contacts: clients 49, partners 29, potential employees 41, investors 24, "
+        "mentors 23, potential employers 29, unassigned 32"
+    ) in classified
+    run("report", "--as-of", AS_OF, "--out", str(tmp_path))
+    with (tmp_path / "staleness.csv").open(newline="", encoding="utf-8") as handle:
+        report = list(csv.DictReader(handle))
+    assert len(report) == 227
+    statuses = [r["status"] for r in report]
+    order = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
+    assert statuses == sorted(statuses, key=order.__getitem__)
+    overdue = [int(r["days_overdue"]) for r in report if r["status"] == "overdue"]
+    assert overdue == sorted(overdue, reverse=True)
+    # Nobody's last contact lies after the report date, and every date is ISO.
+    assert all(r["last_contact"] <= AS_OF for r in report if r["last_contact"])
+    # The overrides file wins over the rules and says so.
+    assert {r["rule"] for r in report} >= {"override", "clients-by-domain"}
+    merged = [r for r in report if r["sources"] == "linkedin;vcard"]
+    assert merged, "accepted suggestions join LinkedIn rows to their address-book records"
+    table = run("report", "--as-of", AS_OF, "--format", "table")
+    assert "clients: most overdue" in table
