@@ -1,4 +1,4 @@
-"""End to end on the bundled sample data: the pipeline `make demo` runs, checked as a reader would."""
+"""End to end on the bundled sample data: the pipeline `make demo` runs, as a reader checks it."""
 
 from __future__ import annotations
 
