@@ -27,20 +27,20 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             import_seq INTEGER NOT NULL,
             person_id INTEGER,
             match_key TEXT NOT NULL DEFAULT '',
+            handles TEXT NOT NULL DEFAULT '[]',
             UNIQUE (source, source_id)
         );
-        CREATE INDEX contacts_person ON contacts (person_id);
 
-        -- No foreign key: checking it costs a third of a large import, and handles are only
-        -- ever deleted together with the rewrite of their contact (Store._upsert_chunk).
-        CREATE TABLE handles (
+        -- Which contact records hold an e-mail address: the lookup behind identities (records
+        -- sharing an address are one person), `log WHO` and the people exchanges name. Each
+        -- record's full ordered list of handles is contacts.handles (JSON). Only e-mails are
+        -- indexed: nothing looks phones or URLs up by value during an import, and a large
+        -- import inserts these rows in random order, where every extra row costs.
+        CREATE TABLE email_index (
+            email TEXT NOT NULL,
             contact_id INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            value TEXT NOT NULL,
-            position INTEGER NOT NULL,
-            PRIMARY KEY (contact_id, kind, value)
+            PRIMARY KEY (email, contact_id)
         ) WITHOUT ROWID;
-        CREATE INDEX handles_value ON handles (kind, value);
 
         CREATE TABLE interactions (
             id INTEGER PRIMARY KEY,
@@ -96,12 +96,6 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             PRIMARY KEY (contact_a, contact_b)
         ) WITHOUT ROWID;
 
-        CREATE TABLE suggestions (
-            person_a INTEGER NOT NULL,
-            person_b INTEGER NOT NULL,
-            reason TEXT NOT NULL,
-            PRIMARY KEY (person_a, person_b, reason)
-        ) WITHOUT ROWID;
         """,
     ),
 )

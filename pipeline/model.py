@@ -69,16 +69,30 @@ class Contact:
 
 def content_digest(contact: Contact) -> str:
     """What decides whether a re-imported record changed (its file and line do not count)."""
-    content = (
+    return fields_digest(
         contact.name,
         contact.given_name,
         contact.family_name,
         contact.organization,
         contact.title,
-        [(h.kind, h.value) for h in contact.handles],
+        tuple((h.kind, h.value) for h in contact.handles),
         contact.labels,
         contact.notes,
     )
+
+
+def fields_digest(
+    name: str,
+    given_name: str,
+    family_name: str,
+    organization: str,
+    title: str,
+    handles: tuple[tuple[str, str], ...],
+    labels: tuple[str, ...],
+    notes: str,
+) -> str:
+    """`content_digest` of a contact with these fields, for readers that build records in bulk."""
+    content = (name, given_name, family_name, organization, title, handles, labels, notes)
     return hashlib.sha1(repr(content).encode("utf-8")).hexdigest()
 
 

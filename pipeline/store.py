@@ -188,9 +188,9 @@ class Store:
     ) -> None:
         marks = ",".join("?" * len(chunk))
         existing = {
-            row[0]: (int(row[1]), str(row[2]))
+            row[0]: (int(row[1]), str(row[2]), str(row[3]))
             for row in self.db.execute(
-                f"SELECT source_id, id, content_hash FROM contacts "
+                f"SELECT source_id, id, content_hash, handles FROM contacts "
                 f"WHERE source = ? AND source_id IN ({marks})",
                 [source, *(c.source_id for c in chunk)],
             )
@@ -199,8 +199,8 @@ class Store:
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
         touched: list[tuple[int, int]] = []
-        handle_rows: list[tuple[int, str, str, int]] = []
-        rewritten: list[tuple[int]] = []
+        email_rows: list[tuple[str, int]] = []
+        dropped: list[tuple[str, int]] = []
         for contact in chunk:
             digest = contact.digest or content_digest(contact)
             match_key = (
@@ -208,6 +208,7 @@ class Store:
                 if contact.organization
                 else ""
             )
+            handles = json.dumps([[h.kind, h.value] for h in contact.handles], ensure_ascii=False)
             fields = (
                 contact.name,
                 contact.given_name,
@@ -221,43 +222,43 @@ class Store:
                 digest,
                 seq,
                 match_key,
+                handles,
             )
             found = existing.get(contact.source_id)
             if found is None:
                 next_id += 1
                 contact_id = next_id
-                existing[contact.source_id] = (contact_id, digest)
                 inserts.append((contact_id, source, contact.source_id, *fields, contact_id))
                 counts.new += 1
             elif found[1] != digest:
                 contact_id = found[0]
                 updates.append((*fields, contact_id))
-                rewritten.append((contact_id,))
+                dropped.extend(
+                    (value, contact_id) for kind, value in json.loads(found[2]) if kind == "email"
+                )
                 counts.updated += 1
             else:
                 touched.append((seq, found[0]))
                 counts.unchanged += 1
                 continue
-            handle_rows.extend(
-                (contact_id, h.kind, h.value, i) for i, h in enumerate(contact.handles)
-            )
+            existing[contact.source_id] = (contact_id, digest, handles)
+            email_rows.extend((h.value, contact_id) for h in contact.handles if h.kind == "email")
         self.db.executemany(
             "INSERT INTO contacts (id, source, source_id, name, given_name, family_name, "
             "organization, title, labels, notes, file, line, content_hash, import_seq, match_key, "
-            "person_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "handles, person_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             inserts,
         )
         self.db.executemany(
             "UPDATE contacts SET name = ?, given_name = ?, family_name = ?, organization = ?, "
             "title = ?, labels = ?, notes = ?, file = ?, line = ?, content_hash = ?, "
-            "import_seq = ?, match_key = ? WHERE id = ?",
+            "import_seq = ?, match_key = ?, handles = ? WHERE id = ?",
             updates,
         )
-        self.db.executemany("DELETE FROM handles WHERE contact_id = ?", rewritten)
+        self.db.executemany("DELETE FROM email_index WHERE email = ? AND contact_id = ?", dropped)
         self.db.executemany("UPDATE contacts SET import_seq = ? WHERE id = ?", touched)
         self.db.executemany(
-            "INSERT OR IGNORE INTO handles (contact_id, kind, value, position) VALUES (?, ?, ?, ?)",
-            handle_rows,
+            "INSERT OR IGNORE INTO email_index (email, contact_id) VALUES (?, ?)", email_rows
         )
 
     def contact_count(self) -> int:
@@ -290,11 +291,11 @@ class Store:
         return self.db.total_changes - before
 
     def unknown_counterparts(self, seq: int) -> list[tuple[HandleKind, str, str]]:
-        """Handles that exchanges of import `seq` name and no contact record holds."""
+        """E-mail addresses that exchanges of import `seq` name and no contact record holds."""
         rows = self.db.execute(
             "SELECT i.kind, i.value, max(i.name) FROM interactions i "
             "WHERE i.import_seq = ? AND NOT EXISTS "
-            "(SELECT 1 FROM handles h WHERE h.kind = i.kind AND h.value = i.value) "
+            "(SELECT 1 FROM email_index e WHERE e.email = i.value) AND i.kind = 'email' "
             "GROUP BY i.kind, i.value ORDER BY min(i.id)",
             (seq,),
         ).fetchall()
@@ -327,13 +328,12 @@ class Store:
     # -- identities -----------------------------------------------------------------------------
 
     def resolve_people(self) -> None:
-        """Group contact records into people (shared e-mail) and refresh merge suggestions."""
+        """Group contact records into people: a shared e-mail, or a merge the user confirmed."""
         # Only addresses held by more than one record link anything; the index finds them
         # without reading every record, so this stays fast on large stores.
         links: list[tuple[int, int]] = []
         for (members,) in self.db.execute(
-            "SELECT group_concat(contact_id) FROM handles WHERE kind = 'email' "
-            "GROUP BY value HAVING count(*) > 1"
+            "SELECT group_concat(contact_id) FROM email_index GROUP BY email HAVING count(*) > 1"
         ):
             ids = [int(m) for m in str(members).split(",")]
             links.extend((ids[0], other) for other in ids[1:])
@@ -348,26 +348,6 @@ class Store:
         changed = [(pid, cid) for cid, pid in linked.items() if merged_now.get(cid, cid) != pid]
         changed += [(cid, cid) for cid in merged_now if cid not in linked]
         self.db.executemany("UPDATE contacts SET person_id = ? WHERE id = ?", changed)
-        self.db.execute("DELETE FROM suggestions")
-        # Only values held more than once can be shared; finding them first reads the
-        # (kind, value) index alone instead of joining every phone to its contact.
-        groups = self.db.execute(
-            "WITH shared AS (SELECT value FROM handles WHERE kind = 'phone' "
-            "GROUP BY value HAVING count(*) > 1) "
-            "SELECT 'same phone ' || h.value, group_concat(DISTINCT c.person_id) "
-            "FROM shared s JOIN handles h ON h.kind = 'phone' AND h.value = s.value "
-            "JOIN contacts c ON c.id = h.contact_id "
-            "GROUP BY h.value HAVING count(DISTINCT c.person_id) BETWEEN 2 AND ? "
-            "UNION ALL "
-            "SELECT 'same name and organization (' || min(name) || ', ' || min(organization) "
-            "|| ')', group_concat(DISTINCT person_id) FROM contacts WHERE match_key != '' "
-            "GROUP BY match_key HAVING count(DISTINCT person_id) BETWEEN 2 AND ?",
-            (MAX_SUGGESTION_GROUP, MAX_SUGGESTION_GROUP),
-        ).fetchall()
-        self.db.executemany(
-            "INSERT OR IGNORE INTO suggestions (person_a, person_b, reason) VALUES (?, ?, ?)",
-            suggestion_pairs((str(reason), str(members)) for reason, members in groups),
-        )
 
     def merge(self, person_ids: Sequence[int]) -> None:
         """Record that these people are one (the user confirmed it), then regroup."""
@@ -383,26 +363,43 @@ class Store:
         return {int(r[0]) for r in self.db.execute("SELECT DISTINCT person_id FROM contacts")}
 
     def suggestions(self) -> list[Suggestion]:
-        return [
-            Suggestion(int(r[0]), int(r[1]), str(r[2]))
-            for r in self.db.execute(
-                "SELECT person_a, person_b, reason FROM suggestions ORDER BY person_a, person_b"
-            )
-        ]
+        """Pairs of people who may be one: a shared phone, or the same name and organization.
+
+        Worked out when asked, not at every import: it reads every record. A group larger than
+        MAX_SUGGESTION_GROUP (a switchboard, a common name) suggests nothing.
+        """
+        groups = self.db.execute(
+            "SELECT 'same phone ' || json_extract(j.value, '$[1]'), "
+            "group_concat(DISTINCT c.person_id) "
+            "FROM contacts c, json_each(c.handles) j "
+            "WHERE json_extract(j.value, '$[0]') = 'phone' "
+            "GROUP BY json_extract(j.value, '$[1]') "
+            "HAVING count(DISTINCT c.person_id) BETWEEN 2 AND ? "
+            "UNION ALL "
+            "SELECT 'same name and organization (' || min(name) || ', ' || min(organization) "
+            "|| ')', group_concat(DISTINCT person_id) FROM contacts WHERE match_key != '' "
+            "GROUP BY match_key HAVING count(DISTINCT person_id) BETWEEN 2 AND ?",
+            (MAX_SUGGESTION_GROUP, MAX_SUGGESTION_GROUP),
+        ).fetchall()
+        pairs = suggestion_pairs((str(reason), str(members)) for reason, members in groups)
+        return [Suggestion(a, b, reason) for a, b, reason in sorted(set(pairs))]
 
     def people(self) -> list[Person]:
         """Every person with their records merged and their exchanges attached, by id."""
         records: dict[int, list[tuple[int, str, str, str, str, list[str], str, int]]] = defaultdict(
             list
         )
+        handles_of: dict[int, list[tuple[str, str]]] = {}
+        owner: dict[tuple[str, str], int] = {}
         for row in self.db.execute(
-            "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq "
-            "FROM contacts ORDER BY import_seq DESC, id DESC"
+            "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq, "
+            "handles FROM contacts ORDER BY import_seq DESC, id DESC"
         ):
-            person_id = int(row[1]) if row[1] is not None else int(row[0])
+            contact_id = int(row[0])
+            person_id = int(row[1]) if row[1] is not None else contact_id
             records[person_id].append(
                 (
-                    int(row[0]),
+                    contact_id,
                     str(row[2]),
                     str(row[3]),
                     str(row[4]),
@@ -412,17 +409,11 @@ class Store:
                     int(row[8]),
                 )
             )
-        handles_of: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        owner: dict[tuple[str, str], int] = {}
-        person_of = {rec[0]: pid for pid, recs in records.items() for rec in recs}
-        for row in self.db.execute(
-            "SELECT contact_id, kind, value FROM handles ORDER BY contact_id, position"
-        ):
-            contact_id, kind, value = int(row[0]), str(row[1]), str(row[2])
-            handles_of[contact_id].append((kind, value))
-            pid = person_of.get(contact_id)
-            if pid is not None and ((kind, value) not in owner or pid < owner[(kind, value)]):
-                owner[(kind, value)] = pid
+            handles = [(str(kind), str(value)) for kind, value in json.loads(row[9])]
+            handles_of[contact_id] = handles
+            for handle in handles:
+                if handle not in owner or person_id < owner[handle]:
+                    owner[handle] = person_id
         exchanges: dict[int, dict[str, InteractionSummary]] = defaultdict(dict)
         for row in self.db.execute(
             "SELECT key, kind, value, at, direction, channel, source FROM interactions"
@@ -476,8 +467,8 @@ class Store:
         email = normalize_email(who)
         if email:
             rows = self.db.execute(
-                "SELECT DISTINCT coalesce(c.person_id, c.id) FROM handles h "
-                "JOIN contacts c ON c.id = h.contact_id WHERE h.kind = 'email' AND h.value = ?",
+                "SELECT DISTINCT coalesce(c.person_id, c.id) FROM email_index e "
+                "JOIN contacts c ON c.id = e.contact_id WHERE e.email = ?",
                 (email,),
             ).fetchall()
         else:
@@ -489,14 +480,17 @@ class Store:
         return sorted(int(r[0]) for r in rows)
 
     def primary_handle(self, person_id: int) -> Handle | None:
-        """The handle an exchange logged for a person is recorded against."""
-        row = self.db.execute(
-            "SELECT h.kind, h.value FROM contacts c JOIN handles h ON h.contact_id = c.id "
-            "WHERE coalesce(c.person_id, c.id) = ? "
-            "ORDER BY h.kind = 'email' DESC, c.import_seq DESC, h.position LIMIT 1",
+        """The handle an exchange logged for a person is recorded against: their primary
+        e-mail, else the first handle of their most recent record."""
+        rows = self.db.execute(
+            "SELECT handles FROM contacts WHERE coalesce(person_id, id) = ? "
+            "ORDER BY import_seq DESC, id DESC",
             (person_id,),
-        ).fetchone()
-        return None if row is None else Handle(_kind(row[0]), str(row[1]))
+        ).fetchall()
+        handles = [(str(k), str(v)) for (data,) in rows for k, v in json.loads(data)]
+        for kind, value in sorted(handles, key=lambda h: h[0] != "email"):
+            return Handle(_kind(kind), value)
+        return None
 
     # -- assignments ----------------------------------------------------------------------------
 
