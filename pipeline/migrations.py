@@ -26,7 +26,6 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             content_hash TEXT NOT NULL,
             import_seq INTEGER NOT NULL,
             person_id INTEGER,
-            match_key TEXT NOT NULL DEFAULT '',
             handles TEXT NOT NULL DEFAULT '[]',
             UNIQUE (source, source_id)
         );

@@ -19,7 +19,9 @@ def normalize_email(raw: str) -> str | None:
     Accepts `mailto:` URIs and `<addr>`; an Exchange X.500 address (`/o=...`) or any value
     that is not an address is None.
     """
-    value = raw.strip().strip("<>").strip()
+    value = raw.strip()
+    if value[:1] == "<" or value[-1:] == ">":
+        value = value.strip("<>").strip()
     if value[:7].lower() == "mailto:":
         value = value[7:].split("?", 1)[0].strip()
     if not value or value[0] == "/":
@@ -39,13 +41,17 @@ def email_domain(email: str) -> str:
     return email.rpartition("@")[2]
 
 
-_PLAIN_NUMBER_RE = re.compile(r"\+?[\d \-.()/]+")
+_PLAIN_NUMBER_RE = re.compile(r"\+?[0-9 \-.()/]+")
+_NOT_DIGITS = str.maketrans("", "", "+ -.()/")
 
 
 @cache
 def _region_rules(
     region: str,
-) -> tuple[int, re.Pattern[str] | None, re.Pattern[str] | None, frozenset[int]] | None:
+) -> (
+    tuple[int, re.Pattern[str] | None, re.Pattern[str] | None, frozenset[int], frozenset[int]]
+    | None
+):
     """What parsing a number of `region` may strip, from phonenumbers' own metadata.
 
     None when the region has a prefix transform (Argentina, Brazil, ...), which only
@@ -62,26 +68,30 @@ def _region_rules(
     national = metadata.national_prefix_for_parsing or metadata.national_prefix
     idd = metadata.international_prefix
     lengths = frozenset(metadata.general_desc.possible_length or ())
+    local_only = frozenset(metadata.general_desc.possible_length_local_only or ())
     return (
         metadata.country_code,
         re.compile(national) if national else None,
         re.compile(idd) if idd else None,
         lengths,
+        local_only,
     )
 
 
 def _fast_e164(value: str, region: str) -> str | None:
-    """E.164 for a number whose parsing is plain digit copying, or None to ask phonenumbers.
+    """What `normalize_phone` makes of a number whose parsing is plain digit copying, or None
+    to ask phonenumbers.
 
-    phonenumbers.parse costs ~27 µs a number, half the time of a large vCard import. Most
-    numbers need nothing it does beyond reading digits: this answers for exactly those (no
-    national prefix, trunk or international prefix to strip, a possible length), and leaves
-    every other number to phonenumbers. tests/pipeline/test_normalize.py checks that both
-    agree on thousands of generated numbers.
+    phonenumbers.parse costs ~27 µs a number, a third of a large vCard import. Most numbers
+    need nothing it does beyond reading digits: when there is no national, trunk or
+    international prefix to strip, a possible length gives E.164 at once, and a length that is
+    possible nowhere in the region means "not a number there": `value` is kept as written.
+    Every other number goes to phonenumbers. tests/pipeline/test_normalize.py checks that both
+    agree on tens of thousands of generated numbers.
     """
     if not _PLAIN_NUMBER_RE.fullmatch(value):
         return None
-    digits = "".join(ch for ch in value if ch.isdigit())
+    digits = value.translate(_NOT_DIGITS)
     if value.lstrip()[:1] == "+":
         if not digits or digits[0] == "0":
             return None
@@ -107,12 +117,15 @@ def _fast_e164(value: str, region: str) -> str | None:
             return None
     if rules is None:
         return None
-    country_code, national_prefix, _, lengths = rules
+    country_code, national_prefix, _, lengths, local_only = rules
     if national_prefix is not None and national_prefix.match(national_number):
         return None
-    if len(national_number) not in lengths:
+    size = len(national_number)
+    if size in lengths:
+        return f"+{country_code}{national_number}"
+    if size in local_only:
         return None
-    return f"+{country_code}{national_number}"
+    return value
 
 
 @lru_cache(maxsize=65536)
@@ -158,7 +171,7 @@ def normalize_url(raw: str) -> str | None:
 
 def join_name(*parts: str) -> str:
     """Join name parts with single spaces, skipping empty ones."""
-    return " ".join(p.strip() for p in parts if p and p.strip())
+    return " ".join(filter(None, map(str.strip, parts)))
 
 
 def display_name(
