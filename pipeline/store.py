@@ -144,8 +144,8 @@ class Store:
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         """One atomic unit of work; `rollback=True` (dry runs) undoes it even on success."""
         self.db.execute("BEGIN IMMEDIATE")
-        self._sources_seen: set[str] = set()
-        self._sources_new: set[str] = set()
+        self._sources_seen = set()
+        self._sources_new = set()
         try:
             yield
         except BaseException:
