@@ -287,9 +287,14 @@ def _plain_card(data: bytes, lineno: int) -> _Card:
     for name, rest in _PROPS_RE.findall(unfolded):
         if rest[0] == 58:  # ':' at once: no parameters
             props.append((name.upper(), b"", rest[1:]))
-        else:
+            continue
+        colon = rest.find(b":")
+        if colon < 0 or b'"' in rest[:colon]:
+            # No value, or a quoted parameter that may hold ':': the careful split.
             _, params, value = _split_property(b"X" + rest)
-            props.append((name.upper(), params, value))
+        else:
+            params, value = rest[1:colon], rest[colon + 1 :]
+        props.append((name.upper(), params, value))
     return card
 
 
@@ -559,11 +564,11 @@ class VCardConnector(FileConnector):
                 except UnicodeDecodeError:
                     text = decode(raw, None, self.options.windows_codepage)
             if name == b"TEL":
-                phone = normalize_phone(_unescape(text), region)
+                phone = normalize_phone(_unescape(text) if "\\" in text else text, region)
                 if phone and phone not in phones:
                     phones.append(phone)
             elif name == b"EMAIL":
-                plain = _unescape(text).strip()
+                plain = (_unescape(text) if "\\" in text else text).strip()
                 email = normalize_email(plain) or email_in_text(plain)
                 if email and email not in emails:
                     emails.append(email)
