@@ -184,9 +184,9 @@ def _unescape(text: str) -> str:
     )
 
 
-_BLOCK = 1 << 22
+_BLOCK = 1 << 21
 #: Files at least this large are parsed by worker processes, one block each.
-_PARALLEL_BYTES = 3 * _BLOCK
+_PARALLEL_BYTES = 6 * _BLOCK
 _WORKERS = 2
 # Card boundaries and the wanted properties are found by regular expressions that start with a
 # literal newline, which the regex engine scans for at C speed (a `^` anchor would be tried at
@@ -498,7 +498,7 @@ class VCardConnector(FileConnector):
                         yield from self._to_records(card, complete)
                     continue
                 pending.append(pool.submit(_parse_block, file, self.options, data, line))
-                if len(pending) > 2 * workers:
+                if len(pending) > workers:
                     yield from ready()
             while pending:
                 yield from ready()

@@ -186,9 +186,10 @@ def display_name(
     Returns "" when a record has none of these: such a record is not a contact.
     """
     for candidate in (formatted, structured, organization):
-        candidate = _SPACES_RE.sub(" ", candidate).strip()
         if candidate:
-            return candidate
+            candidate = " ".join(candidate.split())
+            if candidate:
+                return candidate
     if emails:
         return emails[0]
     if phones:
