@@ -8,6 +8,7 @@ for an internal error, to report it).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 import uuid
@@ -19,8 +20,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from pipeline import __version__
 from pipeline.config import CONFIG_TEMPLATE, Config, load_config, resolve_home
@@ -53,6 +55,14 @@ class App:
 
     def warn(self, message: str) -> None:
         click.echo(f"warning: {message}", err=True)
+
+
+def _console() -> Console:
+    """A console for tables: the terminal's width, else $COLUMNS, else 120 (a pipe or a cron
+    log has no width to respect, and 80 columns would fold every name)."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=120)
 
 
 def _fail(message: str, code: int = EXIT_USER) -> NoReturn:
@@ -389,7 +399,7 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
     table = Table(*columns, title=f"{_plural(len(rows), 'contact')}")
     for row in flat:
         table.add_row(*row)
-    Console().print(table)
+    _console().print(table)
 
 
 @main.command()
@@ -444,17 +454,16 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
 def _print_tables(frame: Any, summary: Any, day: date, top: int) -> None:
     from pipeline.export import cell
 
-    console = Console()
+    console = _console()
     table = Table(
-        "network",
-        "cadence",
-        "contacts",
-        "overdue",
-        "due soon",
-        "ok",
-        "never",
-        "% in cadence",
+        Column("network", no_wrap=True, min_width=19),
+        *(
+            Column(header, no_wrap=True, min_width=len(header))
+            for header in ("cadence", "contacts", "overdue", "due soon", "ok", "never", "% kept")
+        ),
         title=f"Networks as of {day}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
     )
     for row in summary.itertuples(index=False):
         table.add_row(
@@ -474,20 +483,15 @@ def _print_tables(frame: Any, summary: Any, day: date, top: int) -> None:
         ].head(top)
         if members.empty:
             continue
-        detail = Table(
-            "name",
-            "email",
-            "organization",
-            "last contact",
-            "days since",
-            "days overdue",
-            "status",
-            title=f"{network}: most overdue",
-        )
+        # Fits 80 columns (a log, a pipe): the e-mail is in staleness.csv.
+        detail = Table(title=f"{network}: most overdue", box=box.SIMPLE_HEAD, pad_edge=False)
+        detail.add_column("name", no_wrap=True, overflow="ellipsis", max_width=20)
+        detail.add_column("organization", no_wrap=True, overflow="ellipsis", max_width=16)
+        for header in ("last contact", "days since", "overdue", "status"):
+            detail.add_column(header, no_wrap=True, min_width=len(header))
         for row in members.itertuples(index=False):
             detail.add_row(
                 row.name,
-                row.email,
                 row.organization,
                 cell(row.last_contact),
                 cell(row.days_since),
