@@ -205,11 +205,11 @@ file for every method, in one run.
 
 Peak memory is the largest total memory (proportional set size, so pages shared by a forked
 worker and its parent count once) of the import's process tree, its parse workers included. The
-file is streamed in 4 MB blocks; memory does not grow with its size.
+file is streamed in 2 MB blocks; memory does not grow with its size.
 
 ## What the import does to be fast
 
-- The vCard tokenizer (`connectors/vcard.py`) reads the file as bytes in 4 MB blocks, finds card
+- The vCard tokenizer (`connectors/vcard.py`) reads the file as bytes in 2 MB blocks, finds card
   boundaries and the wanted properties with regular expressions that start with a literal
   newline (the regex engine scans for it at C speed), and decodes only the properties a contact
   needs. Cards with nested vCards, and files in UTF-16 or with lone-CR line ends, are read line by

@@ -7,9 +7,13 @@ on real exports (see ../shared/corpus/vcard and bench/):
 - vobject cuts FN and NOTE at unescaped commas (written by vCard 2.1 and Gmail), keeps `\\:` in
   URLs and guesses charsets; here each wanted value is decoded as UTF-8, then its declared CHARSET,
   then the configured Windows code page.
-- vobject builds a full object tree for every property, photos included, and reads about 1,100
-  cards/s; this reads the file once as bytes, line by line, and decodes only the properties a
-  contact needs, which is what makes the import bar of bench/ reachable.
+- vobject builds a full object tree for every property, photos included, and reads about 1,200
+  cards/s here. This reads the file as bytes in blocks, finds cards and the wanted properties
+  with regular expressions (no Python code runs per line), decodes only what a contact needs,
+  and parses a large file on two cores (see docs/PERFORMANCE.md).
+
+Cards with nested vCards, and files in UTF-16 or with lone-CR line ends, are read line by line
+(`_card_lines`), which handles every case exactly but slowly.
 """
 
 from __future__ import annotations
