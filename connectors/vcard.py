@@ -567,42 +567,48 @@ class VCardConnector(FileConnector):
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError:
                     text = decode(raw, None, self.options.windows_codepage)
+            escaped = "\\" in text
+            # Most frequent first: a large import runs this for every property of every card.
             if name == b"TEL":
-                phone = normalize_phone(_unescape(text) if "\\" in text else text, region)
+                phone = normalize_phone(_unescape(text) if escaped else text, region)
                 if phone and phone not in phones:
                     phones.append(phone)
             elif name == b"EMAIL":
-                plain = (_unescape(text) if "\\" in text else text).strip()
+                plain = (_unescape(text) if escaped else text).strip()
                 email = normalize_email(plain) or email_in_text(plain)
                 if email and email not in emails:
                     emails.append(email)
-            elif name == b"FN":
-                if not fn:
-                    fn = _unescape(text).strip()
-            elif name == b"N":
-                if not n_parts:
-                    n_parts = [_unescape(p).strip() for p in _split_unescaped(text, ";")]
-            elif name == b"ORG":
-                if not org:
-                    org = _unescape(_split_unescaped(text, ";")[0]).strip()
-            elif name == b"TITLE":
-                if not title:
-                    title = _unescape(text).strip()
-            elif name == b"URL":
-                url = normalize_url(_unescape(text))
-                if url and url not in urls:
-                    urls.append(url)
-            elif name == b"CATEGORIES":
-                for label in _split_unescaped(text, ","):
-                    label = _unescape(label).strip()
-                    if label and label not in labels:
-                        labels.append(label)
             elif name == b"NOTE":
-                note = _unescape(text).strip()
+                note = (_unescape(text) if escaped else text).strip()
                 if note:
                     notes.append(note)
+            elif name == b"N":
+                if not n_parts:
+                    if escaped:
+                        n_parts = [_unescape(p).strip() for p in _split_unescaped(text, ";")]
+                    else:
+                        n_parts = [p.strip() for p in text.split(";")]
+            elif name == b"FN":
+                if not fn:
+                    fn = (_unescape(text) if escaped else text).strip()
+            elif name == b"ORG":
+                if not org:
+                    first = _split_unescaped(text, ";")[0] if escaped else text.split(";", 1)[0]
+                    org = (_unescape(first) if escaped else first).strip()
+            elif name == b"TITLE":
+                if not title:
+                    title = (_unescape(text) if escaped else text).strip()
+            elif name == b"CATEGORIES":
+                for label in _split_unescaped(text, ",") if escaped else text.split(","):
+                    label = (_unescape(label) if escaped else label).strip()
+                    if label and label not in labels:
+                        labels.append(label)
             elif name == b"UID":
                 uid = uid or text.strip()
+            elif name == b"URL":
+                url = normalize_url(_unescape(text) if escaped else text)
+                if url and url not in urls:
+                    urls.append(url)
             elif text.strip().lower() in _GROUP_KINDS:  # KIND, X-ADDRESSBOOKSERVER-KIND
                 return "group card (not a person)"
         n_parts += [""] * (5 - len(n_parts))
