@@ -92,8 +92,21 @@ def fields_digest(
     notes: str,
 ) -> str:
     """`content_digest` of a contact with these fields, for readers that build records in bulk."""
-    content = (name, given_name, family_name, organization, title, handles, labels, notes)
-    return hashlib.sha1(repr(content).encode("utf-8")).hexdigest()
+    # Control characters separate the fields (they never occur in them after parsing); joining
+    # is several times cheaper than repr() on the hot path of a large import.
+    text = "\x1f".join(
+        (
+            name,
+            given_name,
+            family_name,
+            organization,
+            title,
+            "\x1e".join([kind + "\x1d" + value for kind, value in handles]),
+            "\x1e".join(labels),
+            notes,
+        )
+    )
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
