@@ -199,9 +199,9 @@ _MARKER_RE = re.compile(rb"\n[ \t]*(BEGIN|END)[ \t]*:[ \t]*VCARD[ \t]*\r*(?=\n)"
 _END_RE = re.compile(rb"\n[ \t]*END[ \t]*:[ \t]*VCARD[ \t]*\r*\n", re.IGNORECASE)
 # A group prefix (Apple's `item1.`) is bounded in length: an unbounded one made the engine scan
 # every long line (photos) to its end looking for a dot, doubling the cost of this search.
+_NAMES = rb"FN|N|ORG|TITLE|EMAIL|TEL|URL|CATEGORIES|NOTE|UID|KIND|X-ADDRESSBOOKSERVER-KIND"
 _PROPS_RE = re.compile(
-    rb"\n(?:[A-Za-z0-9_-]{1,20}\.)?(FN|N|ORG|TITLE|EMAIL|TEL|URL|CATEGORIES|NOTE|UID|KIND"
-    rb"|X-ADDRESSBOOKSERVER-KIND)[ \t]*([;:][^\r\n]*)",
+    rb"\n(?:(" + _NAMES + rb")|[A-Za-z0-9_-]{1,20}\.(" + _NAMES + rb"))[ \t]*([;:][^\r\n]*)",
     re.IGNORECASE,
 )
 _QP_PROP_RE = re.compile(rb"^[^:\n]*QUOTED-PRINTABLE[^:\n]*:", re.IGNORECASE)
@@ -288,7 +288,8 @@ def _plain_card(data: bytes, lineno: int) -> _Card:
         b"\n ", b""
     ).replace(b"\n\t", b"")
     props = card.props
-    for name, rest in _PROPS_RE.findall(unfolded):
+    for plain, grouped, rest in _PROPS_RE.findall(unfolded):
+        name = plain or grouped
         if rest[0] == 58:  # ':' at once: no parameters
             props.append((name.upper(), b"", rest[1:]))
             continue
