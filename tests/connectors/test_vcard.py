@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,44 @@ def test_not_a_vcard_is_one_clear_error(tmp_path: Path, data: bytes, message: st
     path.write_bytes(data)
     with pytest.raises(FormatError, match=message):
         detect(path)
+
+
+def test_parallel_parse_gives_exactly_the_sequential_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.vcard as vcard
+
+    cards = []
+    for i in range(400):
+        uid = f"UID:card-{i}\r\n" if i % 3 else ""
+        # Every 50th card repeats a name without a UID, across block boundaries.
+        name = f"Person {i % 50 if i % 7 == 0 else i}"
+        cards.append(
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\n{uid}FN:{name}\r\nEMAIL:p{i}@example.com\r\n"
+            f"TEL;TYPE=CELL:+1 555 010 {i:04d}\r\nNOTE:line one\\nline\\, two that is folded\r\n"
+            " over a second line\r\nEND:VCARD\r\n"
+        )
+    cards.insert(200, "BEGIN:VCARD\r\nVERSION:3.0\r\nNOTE:nameless\r\nEND:VCARD\r\n")
+    path = tmp_path / "many.vcf"
+    path.write_text("".join(cards), newline="")
+    sequential = list(VCardConnector(path).extract(None))
+    # Blocks of 4 KB and a tiny threshold send this small file through the worker processes.
+    monkeypatch.setattr(vcard, "_BLOCK", 4096)
+    monkeypatch.setattr(vcard, "_PARALLEL_BYTES", 1)
+    submitted: list[int] = []
+
+    class CountingPool(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(1)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(vcard, "ProcessPoolExecutor", CountingPool)
+    parallel = list(VCardConnector(path).extract(None))
+    assert len(submitted) > 10
+    assert parallel == sequential
+    contacts_ = [r for r in parallel if isinstance(r, Contact)]
+    assert len(contacts_) == 400
+    assert len({c.source_id for c in contacts_}) == 400
+    assert all(c.digest for c in contacts_)
+    [skipped] = [r for r in parallel if isinstance(r, Skipped)]
+    assert skipped.line == 1 + sum(card.count("\n") for card in cards[:200])
