@@ -76,17 +76,13 @@ def _norm_header(header: list[str]) -> list[str]:
     return [h.strip().lstrip("\ufeff").strip() for h in header]
 
 
-def find_header(head: bytes, codepage: str) -> tuple[int, list[str]] | None:
-    """The index and cells of the first row that looks like a header, within the first rows."""
-    text = head_text(head, codepage)
+def head_rows(text: str) -> list[list[str]]:
+    """The first rows of a file's head, cells trimmed: where a header row may be (LinkedIn
+    writes a preamble before it)."""
     # Drop a possibly cut last line so that a half row does not look like a short header.
     if "\n" in text:
         text = text[: text.rfind("\n") + 1]
-    for index, row in enumerate(_rows_of(text)[:_HEADER_SCAN_ROWS]):
-        cells = _norm_header(row)
-        if sum(1 for c in cells if c) >= 2:
-            return index, cells
-    return None
+    return [_norm_header(row) for row in _rows_of(text)[:_HEADER_SCAN_ROWS]]
 
 
 class CsvConnector(FileConnector):
@@ -107,21 +103,7 @@ class CsvConnector(FileConnector):
         first = text.lstrip("\ufeff \t\r\n")[:64].lower()
         if not first or first.startswith(("begin:", "from ", "<", "{")):
             return False
-        text_head = head if bom_encoding(head) else text.encode("utf-8")
-        for index in range(_HEADER_SCAN_ROWS):
-            found = find_header(text_head, "cp1252")
-            if found is None:
-                return False
-            row_index, header = found
-            if cls.matches(header):
-                return True
-            # LinkedIn's preamble: look past rows that are not a known header.
-            lines = text.splitlines(keepends=True)
-            if row_index + 1 >= len(lines) or index >= _HEADER_SCAN_ROWS - 1:
-                return False
-            text = "".join(lines[row_index + 1 :])
-            text_head = text.encode("utf-8")
-        return False
+        return any(cls.matches(cells) for cells in head_rows(text))
 
     def extract(self, cursor: str | None) -> Iterator[Record]:
         digest = self.digest()
