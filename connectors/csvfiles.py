@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import ClassVar, TextIO
-from zoneinfo import ZoneInfo
 
 from connectors.base import FileConnector, Orphans
 from connectors.keys import KeyMaker
 from connectors.textcodec import bom_encoding, head_text
+from pipeline.config import zone
 from pipeline.errors import FormatError
 from pipeline.model import (
     DIRECTIONS,
@@ -116,6 +116,7 @@ class CsvConnector(FileConnector):
     def read(self, stream: TextIO) -> Iterator[Record]:
         """Yield the records of every data row after this format's header row."""
         reader = csv.reader(stream)
+        self._zone = zone(self.options.timezone)
         header: list[str] | None = None
         keys = KeyMaker()
         file = str(self.path)
@@ -405,14 +406,6 @@ def at_noon(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=zone).astimezone(UTC)
 
 
-def user_zone(name: str) -> tzinfo:
-    """The configured zone, else this computer's."""
-    if name:
-        return ZoneInfo(name)
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
-
-
 class LinkedInConnector(CsvConnector):
     """LinkedIn `Connections.csv`, with or without its `Notes:` preamble.
 
@@ -451,7 +444,7 @@ class LinkedInConnector(CsvConnector):
         if counterpart is None:
             return
         yield Interaction(
-            at=at_noon(day, user_zone(self.options.timezone)),
+            at=at_noon(day, self._zone),
             direction="mutual",
             channel="linkedin",
             counterpart=counterpart,
@@ -475,7 +468,6 @@ class InteractionsCsvConnector(CsvConnector):
 
     def read(self, stream: TextIO) -> Iterator[Record]:
         self._occurrences: dict[str, int] = {}
-        self._zone = user_zone(self.options.timezone)
         yield from super().read(stream)
 
     def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:

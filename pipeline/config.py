@@ -61,11 +61,16 @@ class Config:
 
     def tz(self) -> tzinfo:
         """The zone report dates are counted in."""
-        if self.timezone:
-            return ZoneInfo(self.timezone)
-        local = datetime.now().astimezone().tzinfo
-        assert local is not None  # astimezone() always attaches a zone
-        return local
+        return zone(self.timezone)
+
+
+def zone(name: str) -> tzinfo:
+    """The IANA zone `name`, else (empty) this computer's zone."""
+    if name:
+        return ZoneInfo(name)
+    local = datetime.now().astimezone().tzinfo
+    assert local is not None  # astimezone() always attaches a zone
+    return local
 
 
 def resolve_home(explicit: str | Path | None) -> Path:
