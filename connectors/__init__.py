@@ -15,6 +15,10 @@ _REGISTRY: dict[str, str] = {
     "thunderbird": "connectors.csvfiles:ThunderbirdCsvConnector",
     "outlook_csv": "connectors.csvfiles:OutlookCsvConnector",
     "interactions": "connectors.csvfiles:InteractionsCsvConnector",
+    "mbox": "connectors.mailbox:MboxConnector",
+    "eml": "connectors.mailbox:EmlConnector",
+    "ics": "connectors.calendar:IcsConnector",
+    "maildir": "connectors.mailbox:MailFolderConnector",
 }
 #: Format names in detection order (the first whose sniff accepts a file wins).
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
@@ -27,7 +31,10 @@ _MAGIC = {
     b"GIF8": "a GIF image",
     b"SQLite format 3": "an SQLite database",
 }
-_EXPECTED = "expected a vCard file or a Google, Outlook, LinkedIn, Thunderbird or interactions CSV"
+_EXPECTED = (
+    "expected a vCard file, a Google, Outlook, LinkedIn, Thunderbird or interactions CSV, "
+    "an mbox, a Maildir, an .eml file or an iCalendar .ics file"
+)
 
 
 def connector_class(name: str) -> type[FileConnector]:
@@ -40,7 +47,16 @@ def connector_class(name: str) -> type[FileConnector]:
 
 
 def detect(path: Path) -> type[FileConnector]:
-    """The connector for a file, chosen by its content; FormatError with one clear line if none."""
+    """The connector for a file, chosen by its content; FormatError with one clear line if none.
+
+    A folder is a mail folder (Maildir, or `.eml` files) or nothing.
+    """
+    if path.is_dir():
+        from connectors.mailbox import is_mail_folder
+
+        if is_mail_folder(path):
+            return connector_class("maildir")
+        raise FormatError(path, "a folder without mail in it (no cur/ and new/, no .eml files)")
     try:
         with path.open("rb") as handle:
             head = handle.read(_HEAD_BYTES)
@@ -67,19 +83,31 @@ def detect(path: Path) -> type[FileConnector]:
 
 
 def expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Files to import: each file named, and every file below each folder named (sorted).
+    """What to import: each file named, and every file below each folder named (sorted).
 
-    Returns (named files, files found in folders); hidden files and folders are passed over.
+    Returns (named, found in folders). A mail folder (a Maildir, or a folder of `.eml` files)
+    is one source, named or found, not one per message; other hidden files and folders, and the
+    files of a mail folder, are passed over.
     """
+    from connectors.mailbox import is_mail_folder
+
     named: list[Path] = []
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
+            if is_mail_folder(path):
+                named.append(path)
+                continue
+            folders = [p for p in sorted(path.rglob("*")) if p.is_dir() and is_mail_folder(p)]
+            # A Maildir's Maildir++ subfolders and nested .eml folders belong to it.
+            folders = [f for f in folders if not any(o in f.parents for o in folders)]
+            found.extend(folders)
             found.extend(
                 p
                 for p in sorted(path.rglob("*"))
                 if p.is_file()
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and not any(f in p.parents for f in folders)
             )
         elif path.exists():
             named.append(path)

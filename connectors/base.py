@@ -19,17 +19,23 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar, Literal
 
+from pipeline.mail import MailPolicy
 from pipeline.model import Record
 
 #: What the runner does with an interaction whose counterpart is in no contact record:
-#: "contact" creates an address-book contact for it (hand-logged exchanges), "keep" only stores it.
-Orphans = Literal["contact", "keep"]
+#: "contact" creates an address-book contact for it (hand-logged exchanges), "discover" creates a
+#: *discovered* contact (mail and calendars: listed by `contacts --discovered`, reported once the
+#: relationship is two-way), "keep" only stores it.
+Orphans = Literal["contact", "discover", "keep"]
+#: Called by a long read with (bytes read, records read) now and then, for a progress bar.
+ProgressHook = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class ReadOptions:
     default_region: str = "US"
     windows_codepage: str = "cp1252"
     timezone: str = ""
+    mail: MailPolicy = field(default_factory=MailPolicy)
+    #: The instant of the import (what "has taken place" is measured against); None: the clock.
+    now: datetime | None = None
 
 
 class FileConnector:
@@ -53,6 +62,14 @@ class FileConnector:
     def __init__(self, path: Path, options: ReadOptions | None = None) -> None:
         self.path = path
         self.options = options or ReadOptions()
+        #: Set by the caller to follow a long read; never required.
+        self.progress: ProgressHook | None = None
+        #: What the read found worth telling the user (an inferred setting, ...), in order.
+        self.notes: list[str] = []
+
+    def total_bytes(self) -> int:
+        """How many bytes a full read goes through (the denominator of a progress bar)."""
+        return self.path.stat().st_size
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> bool:

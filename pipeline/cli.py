@@ -13,7 +13,8 @@ import sys
 import traceback
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -149,7 +150,18 @@ def _plural(count: int, word: str) -> str:
     "--format",
     "format_name",
     type=click.Choice(
-        ["vcard", "google_csv", "outlook_csv", "linkedin", "thunderbird", "interactions"]
+        [
+            "vcard",
+            "google_csv",
+            "outlook_csv",
+            "linkedin",
+            "thunderbird",
+            "interactions",
+            "mbox",
+            "eml",
+            "maildir",
+            "ics",
+        ]
     ),
     help="Read every file as this format instead of detecting it from the content.",
 )
@@ -163,11 +175,13 @@ def import_(
     dry_run: bool,
     strict: bool,
 ) -> None:
-    """Import address books and interaction files (files or folders).
+    """Import address books, mail archives and calendars (files or folders).
 
     Formats are detected from the content: vCard 2.1/3.0/4.0, Google Contacts CSV, Outlook CSV,
-    LinkedIn Connections.csv, Thunderbird CSV, and the interactions CSV
-    (date,email,direction,channel). Importing the same file again changes nothing.
+    LinkedIn Connections.csv, Thunderbird CSV, the interactions CSV
+    (date,email,direction,channel), mbox archives (Google Takeout, Thunderbird, Apple Mail),
+    Maildir folders, .eml files and iCalendar .ics files. Importing the same file again changes
+    nothing.
     """
     from connectors import connector_class, detect, expand
     from connectors.base import FileConnector, ReadOptions
@@ -191,12 +205,18 @@ def import_(
     # Address books first: an exchange file then finds the people they list instead of
     # creating a placeholder contact for each of them.
     plan.sort(key=lambda item: item[1].orphans == "contact")
-    options = ReadOptions(config.default_region, config.windows_codepage, config.timezone)
+    options = ReadOptions(
+        config.default_region, config.windows_codepage, config.timezone, config.mail_policy()
+    )
     quarantined = 0
     totals: Counter[str] = Counter()
     with Store(config.store_path) as store:
         for path, cls in plan:
-            summary = import_file(store, cls(path, options), dry_run=dry_run)
+            connector = cls(path, options)
+            with _progress(app, connector):
+                summary = import_file(store, connector, dry_run=dry_run)
+            for note in summary.notes:
+                app.say(f"{path}: {note}")
             quarantined += summary.quarantined
             if summary.unchanged:
                 app.say(f"{path} ({cls.name}): unchanged since its last import")
@@ -210,7 +230,8 @@ def import_(
                 )
                 totals.update(exchanges=summary.interactions_new)
             if summary.contacts_created:
-                parts.append(f"{summary.contacts_created} new people from exchanges")
+                made = "discovered" if cls.orphans == "discover" else "new from exchanges"
+                parts.append(f"{summary.contacts_created} people {made}")
             if summary.skipped:
                 reasons = ", ".join(f"{n} {r}" for r, n in summary.skipped.most_common())
                 parts.append(f"skipped {reasons}")
@@ -232,6 +253,48 @@ def import_(
         )
         if strict:
             sys.exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _progress(app: App, connector: Any) -> Iterator[None]:
+    """A progress bar (bytes and messages, rate, time left) for a long read on a terminal."""
+    if app.quiet or not sys.stderr.isatty() or not _slow(connector):
+        yield
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[records]} messages"),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(connector.path.name, total=connector.total_bytes(), records=0)
+
+        def update(done: int, records: int) -> None:
+            bar.update(task, completed=done, records=f"{records:,}")
+
+        connector.progress = update
+        yield
+
+
+def _slow(connector: Any) -> bool:
+    """Whether a read is long enough to show progress for (a large file, a mail folder)."""
+    try:
+        return bool(connector.total_bytes() >= 8 << 20)
+    except OSError:
+        return False
 
 
 # -- log ---------------------------------------------------------------------------------------
@@ -294,7 +357,8 @@ def _classified(app: App, as_of: date) -> tuple[list[Person], dict[int, Any], An
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset)
     with Store(config.store_path) as store:
-        people = store.people()
+        # Discovered people join networks and reports once the relationship is two-way.
+        people = [p for p in store.people() if p.listed]
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return people, assignments, ruleset
 
@@ -355,12 +419,25 @@ def _contact_rows(people: Sequence[Person], assignments: dict[int, Any]) -> list
     default="table",
     show_default=True,
 )
+@click.option(
+    "--discovered",
+    is_flag=True,
+    help="List the people met only in mail and calendars, most active first, one-way included.",
+)
 @click.pass_context
-def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
-    """List people as netgarden sees them (to check an import). Multi-values are joined by ';'."""
-    from pipeline.export import neutralize
+def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool) -> None:
+    """List people as netgarden sees them (to check an import). Multi-values are joined by ';'.
+
+    The list holds the address book and the discovered people with a two-way relationship (the
+    people in the report); --discovered lists every discovered person instead.
+    """
 
     app = _app(ctx)
+    if discovered:
+        if network is not None:
+            raise click.UsageError("--discovered lists people in no network; drop --network")
+        _print_rows(_discovered_rows(app), _DISCOVERED_COLUMNS, fmt, "discovered contact")
+        return
     people, assignments, ruleset = _classified(app, _parse_day(None, app))
     if network is not None and network not in (*ruleset.network_names, "unassigned"):
         _fail(
@@ -371,20 +448,40 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
         [p for p in people if network is None or assignments[p.contact_id].network == network],
         assignments,
     )
+    _print_rows(rows, _CONTACT_COLUMNS, fmt, "contact")
+
+
+_CONTACT_COLUMNS = (
+    "contact_id",
+    "name",
+    "emails",
+    "phones",
+    "organization",
+    "title",
+    "labels",
+    "network",
+    "sources",
+)
+_DISCOVERED_COLUMNS = (
+    "contact_id",
+    "name",
+    "email",
+    "exchanges",
+    "sent",
+    "received",
+    "meetings",
+    "last_contact",
+    "relationship",
+)
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, what: str) -> None:
+    """Rows as JSON (lists kept), CSV or a table (lists joined by ';'), on stdout."""
+    from pipeline.export import neutralize
+
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    columns = [
-        "contact_id",
-        "name",
-        "emails",
-        "phones",
-        "organization",
-        "title",
-        "labels",
-        "network",
-        "sources",
-    ]
     flat = [
         [";".join(v) if isinstance(v, list) else str(v) for v in (r[c] for c in columns)]
         for r in rows
@@ -396,10 +493,35 @@ def contacts(ctx: click.Context, network: str | None, fmt: str) -> None:
         writer.writerow(columns)
         writer.writerows([neutralize(c) for c in row] for row in flat)
         return
-    table = Table(*columns, title=f"{_plural(len(rows), 'contact')}")
+    table = Table(*columns, title=f"{_plural(len(rows), what)}")
     for row in flat:
         table.add_row(*row)
     _console().print(table)
+
+
+def _discovered_rows(app: App) -> list[dict[str, Any]]:
+    """Everyone met only in mail and calendars with at least one counted exchange: most
+    exchanges first, then the most recent."""
+    from pipeline.store import Store
+
+    with Store(app.config.store_path) as store:
+        people = [p for p in store.people() if p.discovered and p.interactions]
+    zone = app.config.tz()
+    people.sort(key=lambda p: (-len(p.interactions), -p.interactions[-1].at.timestamp()))
+    return [
+        {
+            "contact_id": p.contact_id,
+            "name": p.name,
+            "email": p.email,
+            "exchanges": len(p.interactions),
+            "sent": sum(i.direction == "outbound" for i in p.interactions),
+            "received": sum(i.direction == "inbound" for i in p.interactions),
+            "meetings": sum(i.direction == "mutual" for i in p.interactions),
+            "last_contact": p.interactions[-1].at.astimezone(zone).date().isoformat(),
+            "relationship": "two-way" if p.two_way else "one-way",
+        }
+        for p in people
+    ]
 
 
 @main.command()

@@ -8,11 +8,13 @@ import tomllib
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
 from pipeline.errors import ConfigError
+from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "netgarden.sqlite"
@@ -33,6 +35,26 @@ windows_codepage = "cp1252"
 # The networks file (rules) and the overrides file (e-mail -> network), relative to this folder.
 networks_file = "networks.toml"
 overrides_file = "overrides.toml"
+
+# Your own e-mail addresses, aliases included. Mail you sent is an exchange with its recipients;
+# mail you received, with its sender. Empty: each mail import infers them (for a Google Takeout
+# archive, the From of the messages labelled Sent) and says what it inferred.
+me = []
+
+# Addresses ("boss@example.com") and domains ("example.org", subdomains included) whose
+# exchanges never count.
+ignore = []
+
+# Messages with more distinct recipients than this (To, Cc and Bcc, not counting you) are
+# announcements, not exchanges.
+max_recipients = 20
+
+# Senders that are not people (shell patterns over the whole address). Uncomment to replace
+# the built-in list: noreply*@*, no-reply*@*, donotreply*@*, mailer-daemon@*, postmaster@*,
+# bounce*@*, *-bounces@*, notification*@*, alerts@*, newsletter*@*, news@*, info@*,
+# support@*, help@*, billing@*, invoice*@*, receipts@*, orders@*, marketing@*, webmaster@*,
+# admin@*, abuse@*, calendar-notification@*, and a few spelling variants.
+# role_senders = ["noreply*@*", "no-reply*@*"]
 """
 
 
@@ -46,6 +68,10 @@ class Config:
     windows_codepage: str = "cp1252"
     networks_file: str = "networks.toml"
     overrides_file: str = "overrides.toml"
+    me: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    max_recipients: int = DEFAULT_MAX_RECIPIENTS
+    role_senders: tuple[str, ...] = DEFAULT_ROLE_SENDERS
 
     @property
     def store_path(self) -> Path:
@@ -58,6 +84,15 @@ class Config:
     @property
     def overrides_path(self) -> Path:
         return self.home / self.overrides_file
+
+    def mail_policy(self) -> MailPolicy:
+        """The user's addresses and the noise rules every mail source applies."""
+        return MailPolicy(
+            me=frozenset(a.strip().lower() for a in self.me if a.strip()),
+            ignore=self.ignore,
+            role_senders=self.role_senders,
+            max_recipients=self.max_recipients,
+        )
 
     def tz(self) -> tzinfo:
         """The zone report dates are counted in."""
@@ -92,24 +127,43 @@ def load_config(home: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    known = {f.name for f in fields(Config)} - {"home"}
-    values: dict[str, str] = {}
+    known = {f.name: f.type for f in fields(Config)}
+    del known["home"]
+    values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
             hint = difflib.get_close_matches(key, sorted(known), n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: '{key}' must be a string")
-        values[key] = value
+        values[key] = _typed(path, key, value, str(known[key]))
     config = Config(home=home, **values)
     if config.timezone:
         try:
             ZoneInfo(config.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{path}: unknown timezone '{config.timezone}'") from None
+    if config.max_recipients < 1:
+        raise ConfigError(f"{path}: 'max_recipients' must be at least 1")
+    bad = [a for a in config.me if "@" not in a]
+    if bad:
+        raise ConfigError(f"{path}: 'me' holds {bad[0]!r}, which is not an e-mail address")
     try:
         "".encode(config.windows_codepage)
     except LookupError:
         raise ConfigError(f"{path}: unknown code page '{config.windows_codepage}'") from None
     return config
+
+
+def _typed(path: Path, key: str, value: object, kind: str) -> object:
+    """A setting's value checked against its declared type (str, int or a list of strings)."""
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}: '{key}' must be a string")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{path}: '{key}' must be a whole number")
+        return value
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f'{path}: \'{key}\' must be a list of strings, like ["a", "b"]')
+    return tuple(value)

@@ -14,6 +14,8 @@ from typing import Literal
 HandleKind = Literal["email", "phone", "url"]
 Direction = Literal["outbound", "inbound", "mutual"]
 DIRECTIONS: tuple[Direction, ...] = ("outbound", "inbound", "mutual")
+#: The source of the contacts made for people met only in mail and calendars.
+DISCOVERED = "discovered"
 
 
 def as_direction(value: str) -> Direction:
@@ -178,6 +180,23 @@ class Person:
     @property
     def email(self) -> str:
         return self.emails[0] if self.emails else ""
+
+    @property
+    def discovered(self) -> bool:
+        """Known only from mail and calendars: in no address book, never logged by hand."""
+        return self.sources == (DISCOVERED,)
+
+    @property
+    def two_way(self) -> bool:
+        """At least one exchange each way, or a meeting: a relationship, not a mailing."""
+        directions = {i.direction for i in self.interactions}
+        return "mutual" in directions or {"outbound", "inbound"} <= directions
+
+    @property
+    def listed(self) -> bool:
+        """Whether the person belongs in networks and reports: everyone in an address book, and
+        discovered people once the relationship is two-way."""
+        return not self.discovered or self.two_way
 
     @property
     def organization(self) -> str:

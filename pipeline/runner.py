@@ -13,6 +13,7 @@ from datetime import datetime
 from connectors.base import FileConnector, bulk_allocation
 from pipeline.errors import NetgardenError, UnknownPersonError
 from pipeline.model import (
+    DISCOVERED,
     Checkpoint,
     Contact,
     Direction,
@@ -40,6 +41,7 @@ class ImportSummary:
     contacts_created: int = 0
     quarantined: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
 
 
 def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False) -> ImportSummary:
@@ -93,7 +95,10 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
                 summary.quarantined = len(problems)
                 if connector.orphans == "contact":
                     summary.contacts_created = _create_contacts(store, connector.name, seq)
+                elif connector.orphans == "discover":
+                    summary.contacts_created = _create_contacts(store, DISCOVERED, seq)
                 store.set_checkpoint(stream, record.cursor)
+    summary.notes = list(connector.notes)
     return summary
 
 

@@ -20,6 +20,7 @@ from pipeline.errors import NetgardenError
 from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, suggestion_pairs
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
+    DISCOVERED,
     Contact,
     Handle,
     HandleKind,
@@ -38,7 +39,7 @@ _CHUNK = 500
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # Sources whose records only exist because an exchange named someone unknown: their names are
 # often just an address, so a real address-book name wins over them.
-_FALLBACK_SOURCES = frozenset({"interactions", "manual"})
+_FALLBACK_SOURCES = frozenset({"interactions", "manual", DISCOVERED})
 
 
 @dataclass

@@ -1,0 +1,253 @@
+"""iCalendar `.ics` files: each meeting that took place is a `mutual` exchange with each person
+at it.
+
+icalendar parses the file (TZID parameters and VTIMEZONE blocks included) and
+recurring-ical-events expands recurring events (RRULE, RDATE, EXDATE, moved or cancelled single
+occurrences). A meeting counts when it has started by the time of the import, is not cancelled,
+the user did not decline it, and someone else was there: attendees whose CUTYPE is INDIVIDUAL
+(or unset) and who did not decline, and the organiser when it is not the user. Rooms and
+resources are not people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+
+import icalendar
+import recurring_ical_events
+
+from connectors.base import FileConnector, Orphans
+from pipeline.config import zone
+from pipeline.errors import FormatError
+from pipeline.mail import MailPolicy
+from pipeline.model import Checkpoint, Handle, Interaction, Problem, Record, Skipped
+from pipeline.normalize import normalize_email
+
+CANCELLED = "cancelled meetings"
+DECLINED = "meetings you declined"
+ALONE = "meetings with no one else"
+_PEOPLE = frozenset({"", "INDIVIDUAL"})
+_BEGIN_EVENT = re.compile(rb"^BEGIN:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
+_UID = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
+_START = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """Someone at a meeting: address, name, whether they declined, whether they organised it."""
+
+    email: str
+    name: str
+    declined: bool
+    organizer: bool
+
+
+class IcsConnector(FileConnector):
+    """An iCalendar file (a Google Calendar, Outlook or Apple Calendar export)."""
+
+    name: ClassVar[str] = "ics"
+    description: ClassVar[str] = "an iCalendar file"
+    orphans: ClassVar[Orphans] = "discover"
+
+    @classmethod
+    def sniff(cls, head: bytes, path: Path) -> bool:
+        return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR"
+
+    def extract(self, cursor: str | None) -> Iterator[Record]:
+        """The meetings that took place by now. The cursor is the file's digest and the start of
+        its next occurrence: the same file is read again once that occurrence has started."""
+        now = self.options.now or datetime.now(UTC)
+        digest = self.digest()
+        if cursor is not None:
+            old_digest, _, upcoming = cursor.partition("|")
+            if old_digest == digest and (not upcoming or now < datetime.fromisoformat(upcoming)):
+                yield Checkpoint(cursor)
+                return
+        data = self.path.read_bytes()
+        try:
+            calendars = icalendar.Calendar.from_ical(data, multiple=True)
+        except ValueError as exc:
+            raise FormatError(self.path, f"not a readable iCalendar file: {exc}") from None
+        user_zone = zone(self.options.timezone)
+        policy = self.options.mail
+        if not policy.me:
+            inferred, how = _infer_me(calendars)
+            if inferred:
+                policy = policy.with_me(inferred)
+                self.notes.append(
+                    f"your address, inferred from {how}: {', '.join(inferred)} "
+                    "(set `me` in config.toml to fix it)"
+                )
+            else:
+                self.notes.append("could not tell which attendee is you; set `me` in config.toml")
+        lines = _event_lines(data)
+        upcoming_at: datetime | None = None
+        for calendar in calendars:
+            for occurrence, problem in _occurrences(calendar, now):
+                if problem is not None:
+                    uid, reason = problem
+                    yield Problem(str(self.path), lines.get(uid, 1), f"UID:{uid}", reason)
+                    continue
+                assert occurrence is not None
+                start = _instant(occurrence.get("DTSTART"), user_zone)
+                if start is None:
+                    uid = str(occurrence.get("UID", ""))
+                    yield Problem(str(self.path), lines.get(uid, 1), f"UID:{uid}", "no start")
+                    continue
+                yield from _meeting(occurrence, start, policy, self.name)
+            following = _next_start(calendar, now, user_zone)
+            if following is not None and (upcoming_at is None or following < upcoming_at):
+                upcoming_at = following
+        yield Checkpoint(f"{digest}|{upcoming_at.isoformat() if upcoming_at else ''}")
+
+
+def _occurrences(
+    calendar: icalendar.Calendar, now: datetime
+) -> Iterator[tuple[Any, tuple[str, str] | None]]:
+    """(occurrence, None) for each occurrence that started by `now`; (None, (uid, reason)) for
+    each event series that cannot be expanded (the others still are)."""
+    try:
+        found = list(recurring_ical_events.of(calendar).between(_START, now))
+    except Exception:  # the library raises many types for one broken series; find which
+        found = None
+    if found is not None:
+        for occurrence in found:
+            yield occurrence, None
+        return
+    for uid, events in _by_uid(calendar).items():
+        single = icalendar.Calendar()
+        for component in calendar.subcomponents:
+            if component.name == "VTIMEZONE":
+                single.add_component(component)
+        for event in events:
+            single.add_component(event)
+        try:
+            for occurrence in recurring_ical_events.of(single).between(_START, now):
+                yield occurrence, None
+        except Exception as exc:
+            yield None, (uid, f"cannot expand the event: {exc}")
+
+
+def _by_uid(calendar: icalendar.Calendar) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
+    for event in calendar.walk("VEVENT"):
+        groups.setdefault(str(event.get("UID", "")), []).append(event)
+    return groups
+
+
+def _next_start(calendar: icalendar.Calendar, now: datetime, user_zone: tzinfo) -> datetime | None:
+    """When the next occurrence after `now` starts (None if none or it cannot be told)."""
+    try:
+        for occurrence in recurring_ical_events.of(calendar).after(now):
+            start = _instant(occurrence.get("DTSTART"), user_zone)
+            if start is not None and start > now:
+                return start
+    except Exception:
+        return None
+    return None
+
+
+def _instant(value: Any, user_zone: tzinfo) -> datetime | None:
+    """A DTSTART as a UTC instant: floating times are the user's zone, all-day dates noon."""
+    moment = getattr(value, "dt", value)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=user_zone)
+        return moment.astimezone(UTC)
+    if isinstance(moment, date):
+        return datetime.combine(moment, time(12, 0), tzinfo=user_zone).astimezone(UTC)
+    return None
+
+
+def _people(event: Any) -> list[Attendee]:
+    """The organiser and the attendees that are people (not rooms or resources)."""
+    found: list[Attendee] = []
+    organizer = event.get("ORGANIZER")
+    if organizer is not None:
+        email = normalize_email(str(organizer))
+        if email and str(organizer.params.get("CUTYPE", "")).upper() in _PEOPLE:
+            found.append(Attendee(email, str(organizer.params.get("CN", "")), False, True))
+    attendees = event.get("ATTENDEE", [])
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    for attendee in attendees:
+        params = getattr(attendee, "params", {})
+        if str(params.get("CUTYPE", "")).upper() not in _PEOPLE:
+            continue
+        email = normalize_email(str(attendee))
+        if email is None:
+            continue
+        declined = str(params.get("PARTSTAT", "")).upper() == "DECLINED"
+        found.append(Attendee(email, str(params.get("CN", "")).strip('"'), declined, False))
+    return found
+
+
+def _meeting(event: Any, start: datetime, policy: MailPolicy, source: str) -> Iterator[Record]:
+    """The exchanges of one occurrence, or the reason it does not count."""
+    if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        yield Skipped(CANCELLED)
+        return
+    people = _people(event)
+    if any(p.declined and policy.is_me(p.email) for p in people):
+        yield Skipped(DECLINED)
+        return
+    others: dict[str, str] = {}
+    for person in people:
+        if person.declined or policy.is_me(person.email):
+            continue
+        if policy.is_ignored(person.email) or policy.is_role(person.email):
+            continue
+        if person.email not in others or not others[person.email]:
+            others[person.email] = person.name
+    if not others:
+        yield Skipped(ALONE)
+        return
+    key = f"ics:{event.get('UID', '')}:{start.isoformat()}"
+    for email, name in others.items():
+        yield Interaction(
+            at=start,
+            direction="mutual",
+            channel="meeting",
+            counterpart=Handle("email", email),
+            source=source,
+            key=key,
+            name=name,
+        )
+
+
+def _infer_me(calendars: Iterable[icalendar.Calendar]) -> tuple[list[str], str]:
+    """The calendar's owner: Google names an exported calendar after its owner's address;
+    else the address at more than half of the meetings that have someone at them."""
+    counts: Counter[str] = Counter()
+    meetings = 0
+    for calendar in calendars:
+        owner = normalize_email(str(calendar.get("X-WR-CALNAME", "")))
+        if owner:
+            return [owner], "the calendar's name"
+        for event in calendar.walk("VEVENT"):
+            people = {p.email for p in _people(event)}
+            if len(people) > 1:
+                meetings += 1
+                counts.update(people)
+    if counts:
+        email, n = counts.most_common(1)[0]
+        if n * 2 > meetings:
+            return [email], f"the address at {n} of {meetings} meetings"
+    return [], ""
+
+
+def _event_lines(data: bytes) -> dict[str, int]:
+    """UID -> the line of its first BEGIN:VEVENT, to say where a broken event is."""
+    lines: dict[str, int] = {}
+    for begin in _BEGIN_EVENT.finditer(data):
+        uid = _UID.search(data, begin.end())
+        if uid is not None:
+            key = uid.group(1).decode("utf-8", "replace").strip()
+            lines.setdefault(key, data.count(b"\n", 0, begin.start()) + 1)
+    return lines
