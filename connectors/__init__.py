@@ -16,8 +16,8 @@ _REGISTRY: dict[str, str] = {
     "outlook_csv": "connectors.csvfiles:OutlookCsvConnector",
     "interactions": "connectors.csvfiles:InteractionsCsvConnector",
     "mbox": "connectors.mailbox:MboxConnector",
-    "eml": "connectors.mailbox:EmlConnector",
     "ics": "connectors.calendar:IcsConnector",
+    "eml": "connectors.mailbox:EmlConnector",
     "maildir": "connectors.mailbox:MailFolderConnector",
 }
 #: Format names in detection order (the first whose sniff accepts a file wins).

@@ -254,15 +254,18 @@ class MboxConnector(MailArchive):
             )
 
 
-def split_mbox(path: Path) -> Iterator[tuple[int, bytes, bytes]]:
+def split_mbox(
+    path: Path, block: int = _BLOCK, large_message: int = _LARGE
+) -> Iterator[tuple[int, bytes, bytes]]:
     """(offset, separator line, header block) of each message of an mbox file, streamed.
 
     The header block starts with the newline that ends the separator line, so that every
     header sits after a newline. Line ends may be LF, CRLF or mixed; the last message may lack
-    its final newline or be cut short.
+    its final newline or be cut short. `block` and `large_message` are the read size and the
+    size past which a message's body is skipped instead of kept.
     """
     with path.open("rb") as handle:
-        buffer = handle.read(_BLOCK)
+        buffer = handle.read(block)
         start = len(buffer) - len(buffer.lstrip(b"\r\n"))
         # The first line is a separator whatever its date looks like (some tools cut it short).
         if not buffer.startswith(b"From ", start):
@@ -270,13 +273,13 @@ def split_mbox(path: Path) -> Iterator[tuple[int, bytes, bytes]]:
         base = 0  # the file offset of buffer[0]
         eof = False
         scan = start + 1
-        # The current message's (offset, separator, headers) once it outgrew _LARGE: the rest
-        # of its body is read past, not kept.
+        # The current message's (offset, separator, headers) once it outgrew `large_message`:
+        # the rest of its body is read past, not kept.
         large: tuple[int, bytes, bytes] | None = None
         while True:
             nxt, scan = _next_separator(buffer, scan, eof)
             if nxt < 0 and not eof:
-                if large is None and len(buffer) - start > _LARGE:
+                if large is None and len(buffer) - start > large_message:
                     large = (base + start, _line(buffer, start), _head(buffer, start, len(buffer)))
                 cut = max(0, len(buffer) - 8) if large is not None else start
                 cut = min(cut, scan)
@@ -284,7 +287,7 @@ def split_mbox(path: Path) -> Iterator[tuple[int, bytes, bytes]]:
                 buffer = buffer[cut:]
                 start -= cut
                 scan -= cut
-                chunk = handle.read(_BLOCK)
+                chunk = handle.read(block)
                 if chunk:
                     buffer += chunk
                 else:
@@ -369,20 +372,19 @@ class EmlConnector(MailArchive):
 
     name: ClassVar[str] = "eml"
     description: ClassVar[str] = "a saved e-mail message (.eml)"
-    _HEADER_LINE = re.compile(
-        rb"(?:Return-Path|Received|From|To|Date|Message-ID|MIME-Version|Delivered-To|Subject|"
-        rb"X-[A-Za-z0-9-]+|Content-Type|Reply-To|Cc|DKIM-Signature|Authentication-Results|"
-        rb"ARC-[A-Za-z-]+|Sender|In-Reply-To|References)[ \t]*:",
-        re.IGNORECASE,
-    )
+    # A header field name: printable ASCII without a colon or a space (RFC 5322).
+    _FIELD = re.compile(rb"[!-9;-~]{1,76}:")
+    _TELLING = (b"\nfrom:", b"\ndate:", b"\nmessage-id:", b"\nreceived:", b"\nsubject:")
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> bool:
         first = head.lstrip(b"\r\n")
-        if cls._HEADER_LINE.match(first) is None:
+        if cls._FIELD.match(first) is None:
             return False
-        block = b"\n" + first.replace(b"\r\n", b"\n")
-        return block.lower().find(b"\nfrom:") >= 0 or block.lower().find(b"\ndate:") >= 0
+        if path.suffix.lower() == ".eml":
+            return True
+        block = b"\n" + first[:8192].lower()
+        return any(block.find(name) >= 0 for name in cls._TELLING)
 
     def messages(self) -> Iterator[RawMessage]:
         yield read_message_file(self.path, frozenset(), "")

@@ -50,7 +50,26 @@ _MONTHS = {
 }
 _DATE_RE = re.compile(
     r"\s*(?:[A-Za-z]+\s*,?\s*)?(\d{1,2})[\s-]+([A-Za-z]{3})[A-Za-z]*\.?[\s-]+(\d{2,4})\s+"
-    r"(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\.\d+)?\s*(?:([+-])(\d\d):?(\d\d)|(UT|UTC|GMT|Z)\b)"
+    r"(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\.\d+)?\s*(?:([+-])(\d\d):?(\d\d)\b|([A-Za-z]{1,5})\b)"
+)
+#: The named zones RFC 2822 (obsolete syntax) defines, in hours from UTC. Any other name (`H0500`,
+#: `XYZ`) is not a zone: `email.utils.parsedate_tz` reads those as UTC without a word.
+_NAMED_ZONES = {
+    "ut": 0,
+    "utc": 0,
+    "gmt": 0,
+    "z": 0,
+    "est": -5,
+    "edt": -4,
+    "cst": -6,
+    "cdt": -5,
+    "mst": -7,
+    "mdt": -6,
+    "pst": -8,
+    "pdt": -7,
+}
+_REAL_ZONE_RE = re.compile(
+    r"(?:^|\s)(?:[+-]\d{4}|UT|UTC|GMT|[ECMP][SD]T)(?:\s|\(|$)", re.IGNORECASE
 )
 _ASCTIME_RE = re.compile(
     r"(?:[A-Za-z]{3})\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
@@ -86,11 +105,27 @@ def decode_words(text: str) -> str:
         return text
 
 
+_NOT_GIVEN_NAMES = frozenset(
+    {"inc", "inc.", "ltd", "ltd.", "llc", "gmbh", "ag", "sa", "jr", "jr.", "sr", "sr.", "phd"}
+)
+
+
 def _clean_name(name: str, email: str) -> str:
-    name = decode_words(name.strip().strip('"').strip("'").strip())
+    """A display name decoded and tidied; `Roe, Jane` (Outlook's order) becomes `Jane Roe`."""
+    name = " ".join(decode_words(name.strip().strip('"').strip("'").strip()).split())
     if name.lower() == email or name.lower() == f"<{email}>":
         return ""
-    return " ".join(name.split())
+    family, comma, given = name.partition(",")
+    if (
+        comma
+        and family
+        and given.strip()
+        and "," not in given
+        and "@" not in name
+        and given.strip().lower() not in _NOT_GIVEN_NAMES
+    ):
+        return f"{given.strip()} {family.strip()}"
+    return name
 
 
 def _address(name: str, raw: str) -> Address | None:
@@ -155,10 +190,19 @@ def parse_date(value: str) -> datetime | None:
         day, mon, year, hour, minute, second, sign, zh, zm, named = match.groups()
         month = _MONTHS.get(mon.lower())
         if month is not None:
-            offset = 0 if named else (int(zh) * 3600 + int(zm) * 60) * (1 if sign == "+" else -1)
+            if named:
+                hours = _NAMED_ZONES.get(named.lower())
+                if hours is None:
+                    return None
+                offset = hours * 3600
+            else:
+                offset = (int(zh) * 3600 + int(zm) * 60) * (1 if sign == "+" else -1)
             return _instant(
                 int(year), month, int(day), int(hour), int(minute), int(second or 0), offset
             )
+    # Other orders and spellings, only when a real zone is there to read.
+    if _REAL_ZONE_RE.search(value) is None:
+        return None
     parsed = parsedate_tz(value)
     if parsed is None or parsed[9] is None:
         return None

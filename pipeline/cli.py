@@ -222,7 +222,9 @@ def import_(
                 app.say(f"{path} ({cls.name}): unchanged since its last import")
                 continue
             c = summary.contacts
-            parts = [f"contacts {c.new} new, {c.updated} updated, {c.unchanged} unchanged"]
+            parts = []
+            if c.new + c.updated + c.unchanged or not summary.interactions_read:
+                parts.append(f"contacts {c.new} new, {c.updated} updated, {c.unchanged} unchanged")
             totals.update(new=c.new, updated=c.updated)
             if summary.interactions_read:
                 parts.append(
@@ -231,7 +233,8 @@ def import_(
                 totals.update(exchanges=summary.interactions_new)
             if summary.contacts_created:
                 made = "discovered" if cls.orphans == "discover" else "new from exchanges"
-                parts.append(f"{summary.contacts_created} people {made}")
+                who = "person" if summary.contacts_created == 1 else "people"
+                parts.append(f"{summary.contacts_created} {who} {made}")
             if summary.skipped:
                 reasons = ", ".join(f"{n} {r}" for r, n in summary.skipped.most_common())
                 parts.append(f"skipped {reasons}")
