@@ -280,7 +280,14 @@ def split_mbox(
             nxt, scan = _next_separator(buffer, scan, eof)
             if nxt < 0 and not eof:
                 if large is None and len(buffer) - start > large_message:
-                    large = (base + start, _line(buffer, start), _head(buffer, start, len(buffer)))
+                    # Once its headers are all in (or they never end: a broken file).
+                    whole = _head_end(buffer, start) >= 0 or len(buffer) - start > 4 * large_message
+                    if whole:
+                        large = (
+                            base + start,
+                            _line(buffer, start),
+                            _head(buffer, start, len(buffer)),
+                        )
                 cut = max(0, len(buffer) - 8) if large is not None else start
                 cut = min(cut, scan)
                 base += cut
@@ -321,6 +328,15 @@ def _next_separator(buffer: bytes, scan: int, eof: bool) -> tuple[int, int]:
         if _SEPARATOR_AT.match(buffer, candidate) is not None:
             return candidate, candidate + 1
         scan = candidate
+
+
+def _head_end(buffer: bytes, start: int) -> int:
+    """Where the headers of the message at `start` end (-1: not within the buffer)."""
+    sep_end = buffer.find(b"\n", start)
+    if sep_end < 0:
+        return -1
+    match = _HEAD_END.search(buffer, sep_end)
+    return match.start() if match is not None else -1
 
 
 def _line(buffer: bytes, start: int) -> bytes:

@@ -1,0 +1,341 @@
+"""Mail archives: mbox framing traps, Takeout labels, Maildir and .eml folders, inference of the
+user's own addresses, and the noise rules as an import applies them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from connectors import detect, expand
+from connectors.base import ReadOptions
+from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
+from pipeline.mail import BULK, CHAT, CROWD, DRAFT, IGNORED, ROLE, SPAM, TRASH, MailPolicy
+from pipeline.model import Checkpoint, Interaction, Problem, Skipped
+
+ME = MailPolicy(me=frozenset({"me@example.com"}))
+
+
+def message(
+    *,
+    sender: str = "Ann Lee <ann@example.com>",
+    to: str = "me@example.com",
+    date: str = "Mon, 04 Mar 2024 12:20:34 +0100",
+    mid: str = "<m1@example.com>",
+    labels: str = "",
+    extra: str = "",
+    body: str = "Hello\n",
+    separator: str = "From 1790123456789012345@xxx Mon Mar 04 11:20:34 +0000 2024",
+) -> str:
+    lines = [separator]
+    if labels:
+        lines.append(f"X-Gmail-Labels: {labels}")
+    lines += [
+        "Received: from mx.example.com by mx.google.com;",
+        "        Mon, 04 Mar 2024 03:20:35 -0800 (PST)",
+    ]
+    if date:
+        lines.append(f"Date: {date}")
+    lines += [f"From: {sender}", f"To: {to}"]
+    if mid:
+        lines.append(f"Message-ID: {mid}")
+    lines.append("Subject: private subject")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines) + "\n\n" + body + "\n"
+
+
+def read(path: Path, policy: MailPolicy = ME) -> list[object]:
+    return list(detect(path)(path, ReadOptions(mail=policy)).extract(None))
+
+
+def exchanges(records: list[object]) -> list[tuple[str, str, str]]:
+    return [
+        (r.direction, r.counterpart.value, r.at.isoformat())
+        for r in records
+        if isinstance(r, Interaction)
+    ]
+
+
+def skipped(records: list[object]) -> list[str]:
+    return [r.reason for r in records if isinstance(r, Skipped)]
+
+
+def test_sent_mail_is_outbound_to_every_recipient_received_mail_inbound_from_the_sender(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "All mail.mbox"
+    path.write_text(
+        message(
+            sender="Me <me@example.com>",
+            to="Ann Lee <ann@example.com>, bob@example.com",
+            labels="Sent",
+            extra="Cc: Carol <CAROL@Example.com>\nBcc: dan@example.com",
+        )
+        + message(
+            sender="Eve <eve@example.com>",
+            to="me@example.com, frank@example.com",
+            mid="<m2@example.com>",
+            labels="Inbox,Important",
+        ),
+        encoding="utf-8",
+    )
+    records = read(path)
+    at = "2024-03-04T11:20:34+00:00"
+    assert exchanges(records) == [
+        ("outbound", "ann@example.com", at),
+        ("outbound", "bob@example.com", at),
+        ("outbound", "carol@example.com", at),
+        ("outbound", "dan@example.com", at),
+        # Frank was only a co-recipient: not an exchange with the user.
+        ("inbound", "eve@example.com", at),
+    ]
+    assert isinstance(records[-1], Checkpoint)
+
+
+def test_a_body_line_starting_with_from_is_not_a_new_message(tmp_path: Path) -> None:
+    body = (
+        "From the desk of Ann:\n"
+        ">From here on, quoted.\n"
+        "From 1790123456789012345@xxx is not a date\n"
+        "\n"
+        "From Ann, with thanks\n"
+    )
+    path = tmp_path / "a.mbox"
+    path.write_text(
+        message(body=body) + message(mid="<m2@example.com>", sender="bob@example.com"),
+        encoding="utf-8",
+    )
+    framed = list(split_mbox(path))
+    assert len(framed) == 2
+    assert [e[1] for e in exchanges(read(path))] == ["ann@example.com", "bob@example.com"]
+
+
+def test_rfc2047_names_decode_and_addresses_compare_lowercased(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(
+        message(sender="=?UTF-8?Q?Jos=C3=A9_Mart=C3=ADnez?= <Jose@Example.ES>")
+        + message(sender="=?ISO-8859-1?Q?Andr=E9_M=FCller?= <andre@example.de>", mid="<2@x>")
+        + message(sender="=?UTF-8?B?w4lsb2RpZSBEdXBvbnQ=?= <elodie@example.fr>", mid="<3@x>")
+        + message(sender="=?iso-8859-1?b?SvhybiBTdPh5bGVu?= <jorn@example.no>", mid="<4@x>")
+        + message(sender='"Roe, Jane" <jane@example.com>', mid="<5@x>"),
+        encoding="utf-8",
+    )
+    found = [(r.counterpart.value, r.name) for r in read(path) if isinstance(r, Interaction)]
+    assert found == [
+        ("jose@example.es", "José Martínez"),
+        ("andre@example.de", "André Müller"),
+        ("elodie@example.fr", "Élodie Dupont"),
+        ("jorn@example.no", "Jørn Støylen"),
+        ("jane@example.com", "Jane Roe"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Wed, 15 Dec 2010    59:10 -0500",
+        "Pn, 29 paX 2007 21:13:00 +0100",
+        "Tue, 12 Oct 2010 16:21:05 H0500",
+        "",
+    ],
+)
+def test_a_broken_date_falls_back_to_received_never_to_a_naive_datetime(
+    tmp_path: Path, date: str
+) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(message(date=date), encoding="utf-8")
+    [record] = [r for r in read(path) if isinstance(r, Interaction)]
+    assert record.at == datetime(2024, 3, 4, 11, 20, 35, tzinfo=UTC)  # the Received header
+
+
+def test_without_received_the_separator_date_else_the_quarantine_with_line_and_offset(
+    tmp_path: Path,
+) -> None:
+    def bare(separator: str, mid: str) -> str:
+        return (
+            f"{separator}\nDate: Wed, 15 Dec 2010    59:10 -0500\nFrom: ann@example.com\n"
+            f"To: me@example.com\nMessage-ID: {mid}\nSubject: secret\n\nbody\n\n"
+        )
+
+    first = bare("From 17@xxx Tue Mar 05 08:00:00 +0000 2024", "<a@x>")
+    path = tmp_path / "a.mbox"
+    # A separator line whose date cannot be read only frames the message.
+    path.write_text(first + bare("From ann@example.com  Mon Jan  1 00:00:00 1900", "<b@x>"))
+    records = read(path)
+    assert exchanges(records) == [("inbound", "ann@example.com", "2024-03-05T08:00:00+00:00")]
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    assert problem.file == str(path)
+    assert problem.line == 10
+    assert f"byte {len(first.encode())}" in problem.reason
+    assert "59:10" in problem.reason
+    assert "secret" not in problem.raw and "body" not in problem.raw
+    assert "From: ann@example.com" in problem.raw
+
+
+def test_mixed_line_ends_no_final_newline_and_a_truncated_last_message(tmp_path: Path) -> None:
+    crlf = message(mid="<1@x>").replace("\n", "\r\n")
+    lf = message(mid="<2@x>", sender="bob@example.com")
+    # The last message stops in the middle of its headers, without a newline.
+    cut = message(mid="<3@x>", sender="carol@example.com").split("Subject:")[0].rstrip("\n")
+    path = tmp_path / "a.mbox"
+    path.write_bytes((crlf + lf + cut).encode())
+    assert [e[1] for e in exchanges(read(path))] == [
+        "ann@example.com",
+        "bob@example.com",
+        "carol@example.com",
+    ]
+
+
+def test_framing_survives_any_block_size_and_skips_huge_bodies(tmp_path: Path) -> None:
+    text = "".join(
+        message(mid=f"<{i}@x>", sender=f"p{i}@example.com", body="x" * (i * 37) + "\n")
+        for i in range(40)
+    )
+    path = tmp_path / "a.mbox"
+    path.write_text(text, encoding="utf-8")
+    whole = list(split_mbox(path))
+    assert len(whole) == 40
+    for block in (7, 64, 100, 333, 4096):
+        assert list(split_mbox(path, block=block, large_message=1 << 30)) == whole
+    # A message larger than `large_message` keeps its headers and offset, not its body.
+    assert list(split_mbox(path, block=50, large_message=200)) == whole
+
+
+def test_takeout_labels_drafts_bulk_roles_and_crowds_are_counted_not_recorded(
+    tmp_path: Path,
+) -> None:
+    many = ", ".join(f"p{i}@example.com" for i in range(21))
+    parts = [
+        message(mid="<1@x>", labels="Spam"),
+        message(mid="<2@x>", labels="Trash,Opened"),
+        message(mid="<3@x>", labels="Chat"),
+        message(mid="<4@x>", labels="Draft", sender="me@example.com", to="ann@example.com"),
+        message(mid="<5@x>", extra="List-Id: <team.lists.example.com>"),
+        message(mid="<6@x>", extra="List-Unsubscribe: <mailto:u@example.com>"),
+        message(mid="<7@x>", extra="Precedence: bulk"),
+        message(mid="<8@x>", extra="Auto-Submitted: auto-replied"),
+        message(mid="<9@x>", sender="No Reply <noreply@shop.example>"),
+        message(mid="<10@x>", sender="mailer-daemon@example.com"),
+        message(mid="<11@x>", to=f"me@example.com, {many}"),
+        message(mid="<12@x>", sender="me@example.com", to=many, labels="Sent"),
+        message(mid="<13@x>", sender="spam@ignored.example"),
+        message(mid="<14@x>", sender="x@mail.ignored.example"),
+        message(mid="<15@x>", sender="boss@example.com"),
+        # Auto-Submitted: no is a person writing; 20 recipients besides the user is not a crowd.
+        message(mid="<16@x>", extra="Auto-Submitted: no", to=", ".join(many.split(", ")[:20])),
+    ]
+    path = tmp_path / "a.mbox"
+    path.write_text("".join(parts), encoding="utf-8")
+    policy = MailPolicy(
+        me=frozenset({"me@example.com"}), ignore=("ignored.example", "boss@example.com")
+    )
+    records = read(path, policy)
+    assert skipped(records) == [
+        SPAM,
+        TRASH,
+        CHAT,
+        DRAFT,
+        BULK,
+        BULK,
+        BULK,
+        BULK,
+        ROLE,
+        ROLE,
+        CROWD,
+        CROWD,
+        IGNORED,
+        IGNORED,
+        IGNORED,
+    ]
+    assert [e[1] for e in exchanges(records)] == ["ann@example.com"]
+    # The limit is a setting.
+    relaxed = MailPolicy(me=frozenset({"me@example.com"}), max_recipients=30)
+    assert CROWD not in skipped(read(path, relaxed))
+
+
+def test_the_same_message_twice_has_one_key_with_or_without_message_id(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(
+        message(mid="<dup@x>", labels="Inbox")
+        + message(mid="<dup@x>", labels="Important")
+        + message(mid="", labels="Inbox")
+        + message(mid="", labels="Archived"),
+        encoding="utf-8",
+    )
+    keys = [r.key for r in read(path) if isinstance(r, Interaction)]
+    assert keys[0] == keys[1] == "mid:dup@x"
+    assert keys[2] == keys[3] and keys[2].startswith("hdr:")
+
+
+def test_me_is_inferred_from_the_sent_label_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(
+        message(mid="<1@x>", sender="Me <ME@example.com>", to="ann@example.com", labels="Sent")
+        + message(mid="<2@x>", sender="ann@example.com", to="me@example.com", labels="Inbox")
+        # Sent from an alias by another client, without the label: still the user's.
+        + message(mid="<3@x>", sender="me@example.com", to="bob@example.com"),
+        encoding="utf-8",
+    )
+    connector = MboxConnector(path, ReadOptions())
+    records = list(connector.extract(None))
+    assert exchanges(records) == [
+        ("outbound", "ann@example.com", "2024-03-04T11:20:34+00:00"),
+        ("inbound", "ann@example.com", "2024-03-04T11:20:34+00:00"),
+        ("outbound", "bob@example.com", "2024-03-04T11:20:34+00:00"),
+    ]
+    assert any("me@example.com" in note and "inferred" in note for note in connector.notes)
+
+
+def test_progress_is_reported_in_bytes_and_messages(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text("".join(message(mid=f"<{i}@x>") for i in range(5000)), encoding="utf-8")
+    connector = MboxConnector(path, ReadOptions(mail=ME))
+    seen: list[tuple[int, int]] = []
+    connector.progress = lambda done, count: seen.append((done, count))
+    list(connector.extract(None))
+    assert seen[-1] == (path.stat().st_size, 5000)
+    assert seen[0][1] < 5000 and 0 < seen[0][0] < path.stat().st_size
+
+
+def test_maildir_with_sent_folder_and_flags_is_one_source(tmp_path: Path) -> None:
+    root = tmp_path / "Maildir"
+    for folder in (root, root / ".Sent", root / ".Drafts"):
+        for sub in ("cur", "new", "tmp"):
+            (folder / sub).mkdir(parents=True)
+    (root / "cur" / "1.host:2,S").write_text(message(mid="<1@x>").split("\n", 1)[1])
+    (root / "new" / "2.host").write_text(message(mid="<2@x>", sender="bob@example.com"))
+    (root / "cur" / "3.host:2,ST").write_text(message(mid="<3@x>", sender="carol@example.com"))
+    (root / ".Sent" / "cur" / "4.host:2,S").write_text(
+        message(mid="<4@x>", sender="me@example.com", to="dan@example.com")
+    )
+    (root / ".Drafts" / "cur" / "5.host:2,D").write_text(
+        message(mid="<5@x>", sender="me@example.com", to="erin@example.com")
+    )
+    named, found = expand([root])
+    assert named == [root] and found == []
+    assert detect(root) is MailFolderConnector
+    connector = MailFolderConnector(root, ReadOptions())
+    records = list(connector.extract(None))
+    assert sorted(e[:2] for e in exchanges(records)) == [
+        ("inbound", "ann@example.com"),
+        ("inbound", "bob@example.com"),
+        ("outbound", "dan@example.com"),
+    ]
+    assert sorted(skipped(records)) == [DRAFT, TRASH]
+    # Inferred from the Sent folder.
+    assert any("me@example.com" in note for note in connector.notes)
+    # Reading the same folder again is recognized as unchanged.
+    assert list(connector.extract(records[-1].cursor)) == [records[-1]]  # type: ignore[union-attr]
+
+
+def test_a_folder_of_eml_files_and_a_single_eml(tmp_path: Path) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "a.eml").write_text(message(mid="<1@x>").split("\n", 1)[1])
+    (folder / "b.eml").write_text(message(mid="<2@x>", sender="bob@example.com").split("\n", 1)[1])
+    assert detect(folder) is MailFolderConnector
+    assert [e[1] for e in exchanges(read(folder))] == ["ann@example.com", "bob@example.com"]
+    assert detect(folder / "a.eml") is EmlConnector
+    assert [e[1] for e in exchanges(read(folder / "a.eml"))] == ["ann@example.com"]
