@@ -87,6 +87,7 @@ class IcsConnector(FileConnector):
             else:
                 self.notes.append("could not tell which attendee is you; set `me` in config.toml")
         lines = _event_lines(data)
+        yield from _unterminated(data, str(self.path))
         upcoming_at: datetime | None = None
         for calendar in calendars:
             for occurrence, problem in _occurrences(calendar, now):
@@ -240,6 +241,29 @@ def _infer_me(calendars: Iterable[icalendar.Calendar]) -> tuple[list[str], str]:
         if n * 2 > meetings:
             return [email], f"the address at {n} of {meetings} meetings"
     return [], ""
+
+
+_KEPT_LINES = re.compile(
+    rb"^(?:UID|DTSTART|DTEND|RRULE|RDATE|EXDATE|RECURRENCE-ID|STATUS|ORGANIZER|ATTENDEE)[;:]",
+    re.IGNORECASE,
+)
+_END_EVENT = re.compile(rb"^END:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _unterminated(data: bytes, file: str) -> Iterator[Problem]:
+    """Events that never end (a cut-off file): icalendar drops them without a word."""
+    begins = [m.start() for m in _BEGIN_EVENT.finditer(data)]
+    for index, begin in enumerate(begins):
+        following = begins[index + 1] if index + 1 < len(begins) else len(data)
+        if _END_EVENT.search(data, begin, following) is None:
+            text = data[begin:following].splitlines()
+            kept = b"\n".join(line for line in text if _KEPT_LINES.match(line))
+            yield Problem(
+                file,
+                data.count(b"\n", 0, begin) + 1,
+                kept.decode("utf-8", "replace"),
+                "an event without END:VEVENT (is the file cut short?)",
+            )
 
 
 def _event_lines(data: bytes) -> dict[str, int]:

@@ -223,10 +223,10 @@ def import_(
                 continue
             c = summary.contacts
             parts = []
-            if c.new + c.updated + c.unchanged or not summary.interactions_read:
+            if c.new + c.updated + c.unchanged or cls.orphans != "discover":
                 parts.append(f"contacts {c.new} new, {c.updated} updated, {c.unchanged} unchanged")
             totals.update(new=c.new, updated=c.updated)
-            if summary.interactions_read:
+            if summary.interactions_read or cls.orphans == "discover":
                 parts.append(
                     f"exchanges {summary.interactions_new} new of {summary.interactions_read}"
                 )
