@@ -10,24 +10,31 @@ the first message; this reader never holds more than a block and the message bei
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import re
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
+import sys
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 from connectors.base import FileConnector, Orphans
-from connectors.mailparse import (
-    UnreadableDate,
-    message_from_headers,
-    parse_separator_date,
-    redacted,
-)
+from connectors.mailparse import UnreadableDate, read_message, redacted
 from pipeline.errors import FormatError
-from pipeline.mail import EMPTY, Message, exchanges, skip_reason
-from pipeline.model import Checkpoint, Problem, Record, Skipped
+from pipeline.mail import EMPTY, MailPolicy, exchanges
+from pipeline.model import (
+    Checkpoint,
+    Handle,
+    Interaction,
+    Problem,
+    Record,
+    Skipped,
+    as_direction,
+)
 
 _BLOCK = 8 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
@@ -46,7 +53,11 @@ _SEPARATOR_AT = re.compile(
 )
 _SEPARATOR_START = re.compile(rb"\nFrom ")
 _HEAD_END = re.compile(rb"\n\r?\n")
-_REPORT_EVERY = 4096
+#: Messages per batch when reading a folder; an mbox batch is a block.
+_BATCH = 2000
+#: An mbox this large is parsed by worker processes, one per core up to _WORKERS.
+_PARALLEL_BYTES = 32 << 20
+_WORKERS = 2
 
 #: Folder names (lowercased, without extension) and the role they give their messages.
 FOLDER_ROLES: dict[str, str] = {
@@ -92,7 +103,7 @@ def folder_role(name: str) -> str:
 @dataclass(frozen=True, slots=True)
 class RawMessage:
     """One message as read from an archive: its header block (starting with a newline), where
-    it starts (byte offset; 1-based line once known), and what its container says about it."""
+    it starts and ends (byte offsets, for errors and progress), and what its container says."""
 
     head: bytes
     offset: int
@@ -100,6 +111,72 @@ class RawMessage:
     labels: frozenset[str] = frozenset()
     draft: bool = False
     file: str = ""
+    end: int = 0
+
+
+@dataclass
+class Batch:
+    """What reading a run of messages found, packed in plain tuples and counters so that a
+    worker process can send it back cheaply (frozen dataclasses pickle ten times slower)."""
+
+    #: Bytes of the archive read up to the end of this run, and messages in it.
+    end: int = 0
+    messages: int = 0
+    #: (at as ISO text, direction, address, message key, display name)
+    exchanges: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    #: (byte offset, file, reason, the headers netgarden reads, as text)
+    problems: list[tuple[int, str, str, str]] = field(default_factory=list)
+    #: For inferring the user's addresses: senders of sent mail, recipients of any mail.
+    sent_from: Counter[str] = field(default_factory=Counter)
+    recipients: Counter[str] = field(default_factory=Counter)
+
+
+def read_batch(
+    raws: Iterable[RawMessage], policy: MailPolicy, source: str, *, infer: bool = False
+) -> Batch:
+    """The exchanges, skips and problems of a run of messages (pure: no I/O). With `infer`,
+    only the evidence for the user's addresses is gathered."""
+    batch = Batch()
+    append = batch.exchanges.append
+    skipped = batch.skipped
+    for raw in raws:
+        batch.messages += 1
+        batch.end = raw.end
+        if raw.head.strip() == b"":
+            skipped[EMPTY] += 1
+            continue
+        try:
+            message = read_message(
+                raw.head, separator=raw.separator, labels=raw.labels, draft=raw.draft
+            )
+        except UnreadableDate as exc:
+            if not infer:
+                batch.problems.append((raw.offset, raw.file, str(exc), redacted(raw.head)))
+            continue
+        if isinstance(message, str):
+            skipped[message] += 1
+            continue
+        if infer:
+            if "sent" in message.labels and message.sender is not None:
+                batch.sent_from[message.sender.email] += 1
+            batch.recipients.update({a.email for a in (*message.to, *message.cc)})
+            continue
+        reason, found = exchanges(message, policy, source, noise_checked=True)
+        if reason:
+            skipped[reason] += 1
+            continue
+        for exchange in found:
+            append(
+                (
+                    exchange.at.isoformat(),
+                    exchange.direction,
+                    exchange.counterpart.value,
+                    exchange.key,
+                    exchange.name,
+                )
+            )
+    return batch
 
 
 class MailArchive(FileConnector):
@@ -110,6 +187,17 @@ class MailArchive(FileConnector):
     def messages(self) -> Iterator[RawMessage]:
         """Every message of the archive, in order."""
         raise NotImplementedError
+
+    def batches(self, policy: MailPolicy, *, infer: bool = False) -> Iterator[Batch]:
+        """The archive read in runs of messages, in order."""
+        raws: list[RawMessage] = []
+        for raw in self.messages():
+            raws.append(raw)
+            if len(raws) >= _BATCH:
+                yield read_batch(raws, policy, self.name, infer=infer)
+                raws = []
+        if raws:
+            yield read_batch(raws, policy, self.name, infer=infer)
 
     def signature(self) -> str:
         """The cursor: what tells whether the archive changed since the last import."""
@@ -122,93 +210,75 @@ class MailArchive(FileConnector):
             return
         policy = self.options.mail
         if not policy.me:
-            inferred, how = self.infer_me()
-            if inferred:
-                policy = policy.with_me(inferred)
-                self.notes.append(
-                    f"your addresses, inferred from {how}: {', '.join(inferred)} "
-                    "(set `me` in config.toml to fix them)"
-                )
-            else:
-                self.notes.append(
-                    "could not tell which addresses are yours, so every message counts as "
-                    "received; set `me` in config.toml"
-                )
-        problems: list[tuple[RawMessage, str]] = []
+            policy = self._inferred(policy)
+        problems: list[tuple[int, str, str, str]] = []
         count = 0
+        source = self.name
         progress = self.progress
-        for raw in self.messages():
-            count += 1
-            if progress is not None and count % _REPORT_EVERY == 0:
-                progress(raw.offset, count)
-            if raw.head.strip() == b"":
-                yield Skipped(EMPTY)
-                continue
-            try:
-                message = self._message(raw)
-            except UnreadableDate as exc:
-                problems.append((raw, str(exc)))
-                continue
-            reason, found = exchanges(message, policy, self.name)
-            if reason:
-                yield Skipped(reason)
-            else:
-                yield from found
-        if progress is not None:
-            progress(self.total_bytes(), count)
+        instant = datetime.fromisoformat
+        for batch in self.batches(policy):
+            count += batch.messages
+            if progress is not None:
+                progress(batch.end, count)
+            for at, direction, email, key, name in batch.exchanges:
+                yield Interaction(
+                    instant(at),
+                    as_direction(direction),
+                    "email",
+                    Handle("email", email),
+                    source,
+                    key,
+                    name,
+                )
+            for reason, number in batch.skipped.items():
+                yield Skipped(reason, count=number)
+            problems.extend(batch.problems)
         yield from self._problems(problems)
         yield Checkpoint(digest)
 
-    def _message(self, raw: RawMessage) -> Message:
-        return message_from_headers(
-            raw.head,
-            separator_date=parse_separator_date(raw.separator.decode("latin-1"))
-            if raw.separator
-            else None,
-            labels=raw.labels,
-            draft=raw.draft,
-        )
-
-    def _problems(self, problems: list[tuple[RawMessage, str]]) -> Iterator[Problem]:
-        for raw, reason in problems:
-            yield Problem(
-                file=raw.file or str(self.path),
-                line=1,
-                raw=redacted(raw.head),
-                reason=f"{reason} (byte {raw.offset})" if raw.offset else reason,
-            )
-
-    def infer_me(self) -> tuple[list[str], str]:
-        """The user's addresses when config.toml does not say: the senders of messages labelled
-        or filed as sent, else the one address most messages were sent to. Reads the archive."""
+    def _inferred(self, policy: MailPolicy) -> MailPolicy:
+        """The policy with the user's addresses, inferred (config.toml names none): the senders
+        of messages labelled or filed as sent, else the one address most messages went to."""
         sent_from: Counter[str] = Counter()
         recipients: Counter[str] = Counter()
         total = 0
-        for raw in self.messages():
-            try:
-                message = self._message(raw)
-            except UnreadableDate:
-                continue
-            if skip_reason(message, self.options.mail):
-                continue
-            total += 1
-            if "sent" in message.labels and message.sender is not None:
-                sent_from[message.sender.email] += 1
-            for email in {a.email for a in (*message.to, *message.cc)}:
-                recipients[email] += 1
+        for batch in self.batches(policy, infer=True):
+            sent_from.update(batch.sent_from)
+            recipients.update(batch.recipients)
+            total += batch.messages - sum(batch.skipped.values())
+        found: list[str] = []
+        how = ""
         if sent_from:
             floor = max(1, sum(sent_from.values()) // 100)
             found = [email for email, n in sent_from.most_common(10) if n >= floor]
-            return found, f"the senders of {sum(sent_from.values())} sent messages"
-        if recipients:
+            how = f"the senders of {sum(sent_from.values())} sent messages"
+        elif recipients:
             email, n = recipients.most_common(1)[0]
             if n * 3 >= total:
-                return [email], f"the recipient of {n} of {total} messages"
-        return [], ""
+                found, how = [email], f"the recipient of {n} of {total} messages"
+        if not found:
+            self.notes.append(
+                "could not tell which addresses are yours, so every message counts as "
+                "received; set `me` in config.toml"
+            )
+            return policy
+        self.notes.append(
+            f"your addresses, inferred from {how}: {', '.join(found)} "
+            "(set `me` in config.toml to fix them)"
+        )
+        return policy.with_me(found)
+
+    def _problems(self, problems: list[tuple[int, str, str, str]]) -> Iterator[Problem]:
+        for _, file, reason, raw in problems:
+            yield Problem(file=file or str(self.path), line=1, raw=raw, reason=reason)
 
 
 class MboxConnector(MailArchive):
-    """An mbox file: Google Takeout, Thunderbird, Apple Mail, mutt, pipermail archives."""
+    """An mbox file: Google Takeout, Thunderbird, Apple Mail, mutt, pipermail archives.
+
+    A file of `_PARALLEL_BYTES` or more is read on every core: this process cuts it into
+    blocks of whole messages, worker processes parse them, and their results come back in file
+    order (a few blocks in flight keep memory bounded)."""
 
     name: ClassVar[str] = "mbox"
     description: ClassVar[str] = "an mbox mail archive"
@@ -235,99 +305,176 @@ class MboxConnector(MailArchive):
         stat = self.path.stat()
         return f"size={stat.st_size};mtime_ns={stat.st_mtime_ns}"
 
-    def messages(self) -> Iterator[RawMessage]:
+    def _folder(self) -> tuple[frozenset[str], bool]:
         role = folder_role(self.path.name)
-        labels = frozenset({role}) if role else frozenset()
-        file = str(self.path)
-        for offset, separator, head in split_mbox(self.path):
-            yield RawMessage(head, offset, separator, labels, role == "drafts", file)
+        return (frozenset({role}) if role else frozenset()), role == "drafts"
 
-    def _problems(self, problems: list[tuple[RawMessage, str]]) -> Iterator[Problem]:
-        offsets = [raw.offset for raw, _ in problems]
-        lines = line_numbers(self.path, offsets)
-        for (raw, reason), line in zip(problems, lines, strict=True):
+    def messages(self) -> Iterator[RawMessage]:
+        labels, draft = self._folder()
+        file = str(self.path)
+        for block in mbox_blocks(self.path):
+            yield from block_messages(block, labels, draft, file)
+
+    def batches(self, policy: MailPolicy, *, infer: bool = False) -> Iterator[Batch]:
+        labels, draft = self._folder()
+        file = str(self.path)
+        workers = min(_WORKERS, os.cpu_count() or 1)
+        if self.path.stat().st_size < _PARALLEL_BYTES or workers < 2:
+            for block in mbox_blocks(self.path):
+                yield _block_batch(block, labels, draft, file, policy, self.name, infer)
+            return
+        # fork on Linux: workers start at once and never touch the caller's open store (a
+        # forked pool worker ends with os._exit). Elsewhere spawn, the platform's safe default.
+        method = "fork" if sys.platform.startswith("linux") else "spawn"
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            pending: deque[Future[Batch]] = deque()
+            for block in mbox_blocks(self.path):
+                pending.append(
+                    pool.submit(_block_batch, block, labels, draft, file, policy, self.name, infer)
+                )
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def _problems(self, problems: list[tuple[int, str, str, str]]) -> Iterator[Problem]:
+        lines = line_numbers(self.path, [offset for offset, _, _, _ in problems])
+        for (offset, _, reason, raw), line in zip(problems, lines, strict=True):
             yield Problem(
                 file=str(self.path),
                 line=line,
-                raw=redacted(raw.head),
-                reason=f"{reason} (message at byte {raw.offset})",
+                raw=raw,
+                reason=f"{reason} (message at byte {offset})",
             )
 
 
-def split_mbox(
-    path: Path, block: int = _BLOCK, large_message: int = _LARGE
-) -> Iterator[tuple[int, bytes, bytes]]:
-    """(offset, separator line, header block) of each message of an mbox file, streamed.
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A run of whole mbox messages: `data` starts at file offset `offset` with a separator
+    line (unless `body_first`: the rest of a message too large to keep comes first)."""
 
-    The header block starts with the newline that ends the separator line, so that every
-    header sits after a newline. Line ends may be LF, CRLF or mixed; the last message may lack
-    its final newline or be cut short. `block` and `large_message` are the read size and the
-    size past which a message's body is skipped instead of kept.
-    """
+    offset: int
+    data: bytes
+    body_first: bool = False
+
+
+def _block_batch(
+    block: Block,
+    labels: frozenset[str],
+    draft: bool,
+    file: str,
+    policy: MailPolicy,
+    source: str,
+    infer: bool,
+) -> Batch:
+    """`read_batch` of one block (what a worker process runs)."""
+    batch = read_batch(block_messages(block, labels, draft, file), policy, source, infer=infer)
+    batch.end = block.offset + len(block.data)
+    return batch
+
+
+def mbox_blocks(
+    path: Path, block: int | None = None, large_message: int = _LARGE
+) -> Iterator[Block]:
+    """An mbox file cut into blocks of whole messages, streamed: never more than a block and
+    the message being read in memory. A message larger than `large_message` keeps only its
+    headers; the rest of its body is read past. FormatError if the file is not an mbox."""
+    block = block or _BLOCK
     with path.open("rb") as handle:
         buffer = handle.read(block)
         start = len(buffer) - len(buffer.lstrip(b"\r\n"))
         # The first line is a separator whatever its date looks like (some tools cut it short).
         if not buffer.startswith(b"From ", start):
             raise FormatError(path, "not an mbox file: it does not start with a `From ` line")
-        base = 0  # the file offset of buffer[0]
-        eof = False
-        scan = start + 1
-        # The current message's (offset, separator, headers) once it outgrew `large_message`:
-        # the rest of its body is read past, not kept.
-        large: tuple[int, bytes, bytes] | None = None
+        buffer = buffer[start:]
+        base = start  # the file offset of buffer[0]
+        body_first = False  # buffer starts inside a huge message whose headers went out
         while True:
-            nxt, scan = _next_separator(buffer, scan, eof)
-            if nxt < 0 and not eof:
-                if large is None and len(buffer) - start > large_message:
-                    # Once its headers are all in (or they never end: a broken file).
-                    whole = _head_end(buffer, start) >= 0 or len(buffer) - start > 4 * large_message
-                    if whole:
-                        large = (
-                            base + start,
-                            _line(buffer, start),
-                            _head(buffer, start, len(buffer)),
-                        )
-                cut = max(0, len(buffer) - 8) if large is not None else start
-                cut = min(cut, scan)
+            chunk = handle.read(block)
+            buffer += chunk
+            cut = _last_separator(buffer) if chunk else len(buffer)
+            if cut > 0:
+                if buffer:
+                    yield Block(base, buffer[:cut], body_first)
                 base += cut
                 buffer = buffer[cut:]
-                start -= cut
-                scan -= cut
-                chunk = handle.read(block)
-                if chunk:
-                    buffer += chunk
-                else:
-                    eof = True
-                continue
-            end = nxt if nxt >= 0 else len(buffer)
-            if large is not None:
-                yield large
-                large = None
-            else:
-                yield base + start, _line(buffer, start), _head(buffer, start, end)
-            if nxt < 0:
+                body_first = False
+            elif len(buffer) > large_message:
+                if not body_first:
+                    head_end = _head_end(buffer, 0)
+                    if head_end < 0 and len(buffer) <= 4 * large_message:
+                        continue  # its headers are not all in yet
+                    stop = head_end if head_end >= 0 else max(0, buffer.find(b"\n"))
+                    yield Block(base, buffer[:stop] + b"\n\n")
+                    body_first = True
+                # Keep the end, where a separator line may have begun.
+                keep = len(buffer) - 8
+                begun = buffer.rfind(b"\nFrom ")
+                if begun >= 0 and buffer.find(b"\n", begun + 1) < 0:
+                    keep = min(keep, begun)
+                base += keep
+                buffer = buffer[keep:]
+            if not chunk:
                 return
-            start = nxt
-            scan = nxt + 1
 
 
-def _next_separator(buffer: bytes, scan: int, eof: bool) -> tuple[int, int]:
-    """(index of the next real separator line at or after `scan`, or -1; where to scan next).
-
-    A candidate that the end of the buffer cuts short is looked at again once more is read.
-    """
+def _last_separator(buffer: bytes) -> int:
+    """Where the last real separator line of `buffer` starts (after its first byte, with its
+    line complete); 0 if there is none."""
+    position = len(buffer)
     while True:
-        match = _SEPARATOR_START.search(buffer, scan)
+        index = buffer.rfind(b"\nFrom ", 0, position)
+        if index < 0:
+            return 0
+        candidate = index + 1
+        if buffer.find(b"\n", candidate) >= 0 and _SEPARATOR_AT.match(buffer, candidate):
+            return candidate
+        position = index
+
+
+def block_messages(
+    block: Block, labels: frozenset[str], draft: bool, file: str
+) -> Iterator[RawMessage]:
+    """The messages of a block, each with its separator line and header block."""
+    data = block.data
+    starts: list[int] = [] if block.body_first else [0]
+    scan = 0
+    while True:
+        match = _SEPARATOR_START.search(data, scan)
         if match is None:
-            return -1, max(scan, len(buffer) - 5)
+            break
         candidate = match.start() + 1
-        line_end = buffer.find(b"\n", candidate)
-        if line_end < 0 and not eof:
-            return -1, match.start()
-        if _SEPARATOR_AT.match(buffer, candidate) is not None:
-            return candidate, candidate + 1
+        if _SEPARATOR_AT.match(data, candidate) is not None:
+            starts.append(candidate)
         scan = candidate
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(data)
+        line_end = data.find(b"\n", start, end)
+        separator = data[start : line_end if line_end >= 0 else end].rstrip(b"\r")
+        yield RawMessage(
+            _head(data, start, end),
+            block.offset + start,
+            separator,
+            labels,
+            draft,
+            file,
+            block.offset + end,
+        )
+
+
+def split_mbox(
+    path: Path, block: int | None = None, large_message: int = _LARGE
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """(offset, separator line, header block) of each message of an mbox file, streamed.
+
+    The header block starts with the newline that ends the separator line, so that every
+    header sits after a newline. Line ends may be LF, CRLF or mixed; the last message may lack
+    its final newline or be cut short.
+    """
+    for piece in mbox_blocks(path, block, large_message):
+        for raw in block_messages(piece, frozenset(), False, str(path)):
+            yield raw.offset, raw.separator, raw.head
 
 
 def _head_end(buffer: bytes, start: int) -> int:
@@ -337,11 +484,6 @@ def _head_end(buffer: bytes, start: int) -> int:
         return -1
     match = _HEAD_END.search(buffer, sep_end)
     return match.start() if match is not None else -1
-
-
-def _line(buffer: bytes, start: int) -> bytes:
-    end = buffer.find(b"\n", start)
-    return buffer[start : end if end >= 0 else len(buffer)].rstrip(b"\r")
 
 
 def _head(buffer: bytes, start: int, end: int) -> bytes:
@@ -476,11 +618,7 @@ class MailFolderConnector(MailArchive):
         for file, labels, flags in self._files():
             raw = read_message_file(file, labels, flags)
             done += file.stat().st_size
-            yield RawMessage(raw.head, done, b"", raw.labels, raw.draft, raw.file)
-
-    def _problems(self, problems: list[tuple[RawMessage, str]]) -> Iterator[Problem]:
-        for raw, reason in problems:
-            yield Problem(file=raw.file, line=1, raw=redacted(raw.head), reason=reason)
+            yield RawMessage(raw.head, 0, b"", raw.labels, raw.draft, raw.file, done)
 
 
 def _maildirs(root: Path) -> list[tuple[Path, str]]:

@@ -16,7 +16,7 @@ from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
 
-from pipeline.mail import Address, Message, message_key
+from pipeline.mail import Address, Message, message_key, noise
 from pipeline.normalize import normalize_email
 
 #: The headers read, lowercased. Received only serves as a fallback date.
@@ -77,7 +77,6 @@ _ASCTIME_RE = re.compile(
 )
 _EPOCH_MIN = datetime(1971, 1, 1, tzinfo=UTC)
 _EPOCH_MAX = datetime(2100, 1, 1, tzinfo=UTC)
-_SIMPLE_ADDRESS_UNSAFE = re.compile(r"[\"()\\:;]|=\?")
 
 
 def header_text(raw: bytes) -> str:
@@ -128,6 +127,7 @@ def _clean_name(name: str, email: str) -> str:
     return name
 
 
+@lru_cache(maxsize=65536)
 def _address(name: str, raw: str) -> Address | None:
     email = normalize_email(raw)
     if email is None and raw.find(" at ") > 0 and raw.find("@") < 0:
@@ -138,31 +138,43 @@ def _address(name: str, raw: str) -> Address | None:
     return Address(email, _clean_name(name, email))
 
 
+# One address of a list, in the shapes real mail uses: `"Quoted, Name" <a@b>`, `Name <a@b>`,
+# `=?UTF-8?Q?...?= <a@b>`, `a@b`. Anything else (comments, groups, routes) goes to getaddresses.
+_ITEM_RE = re.compile(
+    r'[\s,]*(?:(?:"((?:[^"\\]|\\.)*)"|([^",<>;:()\\@]*?))\s*<([^<>"\s,;:()\\]*)>'
+    r'|([^\s,"<>;:()\\]+@[^\s,"<>;:()\\]+))\s*(?=,|$)'
+)
+_QUOTED_PAIR_RE = re.compile(r"\\(.)")
+
+
 @lru_cache(maxsize=65536)
 def parse_addresses(value: str) -> tuple[Address, ...]:
     """The addresses of an address-list header, lowercased, display names decoded; parts that
     are not addresses (undisclosed-recipients:;, X.500 paths) are left out."""
-    if not value:
-        return ()
     found: list[Address] = []
-    if _SIMPLE_ADDRESS_UNSAFE.search(value) is None:
-        # The common shapes, `a@b`, `Name <a@b>`, comma separated, without a parser.
-        for part in value.split(","):
-            lt = part.rfind("<")
-            if lt >= 0:
-                gt = part.find(">", lt)
-                address = _address(part[:lt], part[lt + 1 : gt if gt > 0 else len(part)])
-            else:
-                address = _address("", part)
-            if address is not None:
-                found.append(address)
-        return tuple(found)
-    for name, raw in getaddresses([value]):
-        address = _address(name, raw)
-        if address is None and raw.find("@") < 0 and name.find(" at ") > 0:
-            address = _address("", name)
+    position = 0
+    end = len(value)
+    while position < end:
+        match = _ITEM_RE.match(value, position)
+        if match is None:
+            break
+        quoted, phrase, bracketed, bare = match.groups()
+        if bare is not None:
+            address = _address("", bare)
+        else:
+            name = phrase if quoted is None else _QUOTED_PAIR_RE.sub(r"\1", quoted)
+            address = _address(name or "", bracketed)
         if address is not None:
             found.append(address)
+        position = match.end()
+    if value[position:].strip(" \t,"):
+        found = []
+        for name, raw in getaddresses([value]):
+            address = _address(name, raw)
+            if address is None and raw.find("@") < 0 and name.find(" at ") > 0:
+                address = _address("", name)
+            if address is not None:
+                found.append(address)
     return tuple(found)
 
 
@@ -257,56 +269,120 @@ class UnreadableDate(ValueError):
     """A message whose date cannot be told from its Date, Received or separator line."""
 
 
+def _text(headers: dict[bytes, bytes], name: bytes) -> str:
+    raw = headers.get(name)
+    return header_text(raw) if raw is not None else ""
+
+
+def _labels(headers: dict[bytes, bytes], labels: frozenset[str]) -> frozenset[str]:
+    raw = headers.get(b"x-gmail-labels")
+    if raw is None:
+        return labels
+    own = gmail_labels(raw)
+    return own | labels if labels else own
+
+
+@lru_cache(maxsize=4096)
+def gmail_labels(raw: bytes) -> frozenset[str]:
+    """An X-Gmail-Labels value as lowercased labels (the same few combinations recur)."""
+    text = decode_words(header_text(raw)).lower()
+    return frozenset(part.strip().strip('"') for part in text.split(","))
+
+
+@lru_cache(maxsize=65536)
+def addresses_of(raw: bytes) -> tuple[Address, ...]:
+    """`parse_addresses` of a raw header value (the same values recur across messages)."""
+    return parse_addresses(header_text(raw))
+
+
+def read_message(
+    block: bytes,
+    *,
+    separator: bytes = b"",
+    labels: frozenset[str] = frozenset(),
+    draft: bool = False,
+) -> Message | str:
+    """The `Message` of a header block (starting with a newline), or the label or bulk rule
+    that makes it noise, decided before its addresses and date are read (most of the cost).
+    `labels` adds folder roles (sent, drafts, ...) to the message's own X-Gmail-Labels;
+    `separator` is its mbox `From ` line. Raises UnreadableDate."""
+    headers = read_headers(block)
+    labels = _labels(headers, labels)
+    reason = noise(
+        labels,
+        draft,
+        _text(headers, b"list-id"),
+        _text(headers, b"list-unsubscribe"),
+        _text(headers, b"precedence"),
+        _text(headers, b"auto-submitted"),
+    )
+    return reason or _build(headers, block, separator, labels, draft)
+
+
 def message_from_headers(
     block: bytes,
     *,
-    separator_date: datetime | None = None,
+    separator: bytes = b"",
     labels: frozenset[str] = frozenset(),
     draft: bool = False,
 ) -> Message:
-    """The `Message` of a header block (starting with a newline). `labels` adds folder roles
-    (sent, drafts, ...) to the message's own X-Gmail-Labels. Raises UnreadableDate."""
+    """The whole `Message` of a header block, noise or not (see `read_message`)."""
     headers = read_headers(block)
+    return _build(headers, block, separator, _labels(headers, labels), draft)
+
+
+def _build(
+    headers: dict[bytes, bytes],
+    block: bytes,
+    separator: bytes,
+    labels: frozenset[str],
+    draft: bool,
+) -> Message:
     get = headers.get
     raw_date = get(b"date")
     at = parse_date(header_text(raw_date)) if raw_date is not None else None
     if at is None:
-        at = received_date(block) or separator_date
+        at = received_date(block)
+        if at is None and separator:
+            at = parse_separator_date(separator.decode("latin-1"))
         if at is None:
             shown = header_text(raw_date) if raw_date is not None else "(none)"
             raise UnreadableDate(f"unreadable Date {shown!r} and no Received or separator date")
-    raw_labels = get(b"x-gmail-labels")
-    if raw_labels is not None:
-        text = decode_words(header_text(raw_labels)).lower()
-        labels = labels | frozenset(part.strip().strip('"') for part in text.split(","))
     sender = None
     raw_from = get(b"from")
     if raw_from is not None:
-        senders = parse_addresses(header_text(raw_from))
+        senders = addresses_of(raw_from)
         sender = senders[0] if senders else None
-    raw_id = get(b"message-id")
-    message_id = header_text(raw_id) if raw_id is not None else ""
-    to = parse_addresses(header_text(get(b"to", b"")))
-    cc = parse_addresses(header_text(get(b"cc", b"")))
-    bcc = parse_addresses(header_text(get(b"bcc", b"")))
-    return Message(
-        at=at,
-        key=message_key(
-            message_id,
+    raw = get(b"to")
+    to = addresses_of(raw) if raw is not None else ()
+    raw = get(b"cc")
+    cc = addresses_of(raw) if raw is not None else ()
+    raw = get(b"bcc")
+    bcc = addresses_of(raw) if raw is not None else ()
+    raw = get(b"message-id")
+    message_id = header_text(raw) if raw is not None else ""
+    if message_id:
+        key = message_key(message_id)
+    else:
+        key = message_key(
+            "",
             at.isoformat(),
             sender.email if sender else "",
             ",".join(a.email for a in (*to, *cc, *bcc)),
-        ),
+        )
+    return Message(
+        at=at,
+        key=key,
         sender=sender,
         to=to,
         cc=cc,
         bcc=bcc,
         labels=labels,
         draft=draft,
-        list_id=header_text(get(b"list-id", b"")),
-        list_unsubscribe=header_text(get(b"list-unsubscribe", b"")),
-        precedence=header_text(get(b"precedence", b"")),
-        auto_submitted=header_text(get(b"auto-submitted", b"")),
+        list_id=_text(headers, b"list-id"),
+        list_unsubscribe=_text(headers, b"list-unsubscribe"),
+        precedence=_text(headers, b"precedence"),
+        auto_submitted=_text(headers, b"auto-submitted"),
     )
 
 

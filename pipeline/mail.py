@@ -70,6 +70,7 @@ NO_SENDER = "no sender"
 EMPTY = "empty messages"
 
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+_ME, _IGNORED, _ROLE = 1, 2, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class MailPolicy:
     ignore: tuple[str, ...] = ()
     role_senders: tuple[str, ...] = DEFAULT_ROLE_SENDERS
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
-    _cache: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
+    _verdicts: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def with_me(self, addresses: Iterable[str]) -> MailPolicy:
         """This policy with more addresses of the user's (inferred ones)."""
@@ -150,9 +151,19 @@ class MailPolicy:
 
     def is_role(self, email: str) -> bool:
         """Whether an address is a no-reply or role address (not a person)."""
-        known = self._cache.get(email)
+        return self._role_re.fullmatch(email) is not None
+
+    def verdict(self, email: str) -> int:
+        """`_ME | _IGNORED | _ROLE` bits of an address, worked out once per address: a large
+        archive names the same few thousand people hundreds of thousands of times."""
+        known = self._verdicts.get(email)
         if known is None:
-            known = self._cache[email] = self._role_re.fullmatch(email) is not None
+            known = (
+                (_ME if self.is_me(email) else 0)
+                | (_IGNORED if self.is_ignored(email) else 0)
+                | (_ROLE if self.is_role(email) else 0)
+            )
+            self._verdicts[email] = known
         return known
 
     def is_ignored(self, email: str) -> bool:
@@ -176,7 +187,26 @@ def message_key(message_id: str, *fallback: str) -> str:
 
 def skip_reason(message: Message, policy: MailPolicy) -> str:
     """The rule that makes a message noise, or "" when it may be an exchange."""
-    labels = message.labels
+    return noise(
+        message.labels,
+        message.draft,
+        message.list_id,
+        message.list_unsubscribe,
+        message.precedence,
+        message.auto_submitted,
+    )
+
+
+def noise(
+    labels: frozenset[str],
+    draft: bool,
+    list_id: str,
+    list_unsubscribe: str,
+    precedence: str,
+    auto_submitted: str,
+) -> str:
+    """The label or bulk rule that makes a message noise, or "": what `skip_reason` decides
+    before any address is read, for readers that check it before parsing the rest."""
     if labels:
         if "spam" in labels:
             return SPAM
@@ -186,79 +216,75 @@ def skip_reason(message: Message, policy: MailPolicy) -> str:
             return CHAT
         if "draft" in labels or "drafts" in labels:
             return DRAFT
-    if message.draft:
+    if draft:
         return DRAFT
     if (
-        message.list_id
-        or message.list_unsubscribe
-        or message.precedence.strip().lower() in _BULK_PRECEDENCE
-        or (message.auto_submitted and message.auto_submitted.strip().lower() != "no")
+        list_id
+        or list_unsubscribe
+        or precedence.strip().lower() in _BULK_PRECEDENCE
+        or (auto_submitted and auto_submitted.strip().lower() != "no")
     ):
         return BULK
     return ""
 
 
-def is_outbound(message: Message, policy: MailPolicy) -> bool:
-    """Whether the user sent the message (the source says so, or it comes from the user)."""
-    if message.sent or "sent" in message.labels:
-        return True
-    return message.sender is not None and policy.is_me(message.sender.email)
-
-
-def exchanges(message: Message, policy: MailPolicy, source: str) -> tuple[str, list[Interaction]]:
+def exchanges(
+    message: Message, policy: MailPolicy, source: str, *, noise_checked: bool = False
+) -> tuple[str, list[Interaction]]:
     """(skip reason, []) for noise; ("", interactions) for an exchange.
 
     A message the user sent is an outbound exchange with each distinct recipient; one the user
     received is an inbound exchange with its sender only (a co-recipient is not a contact).
+    `noise_checked`: the reader already applied `noise()` to this message.
     """
-    reason = skip_reason(message, policy)
-    if reason:
-        return reason, []
-    recipients: dict[str, str] = {}
+    if not noise_checked:
+        reason = skip_reason(message, policy)
+        if reason:
+            return reason, []
+    verdict = policy.verdict
+    recipients: dict[str, tuple[str, int]] = {}
     for address in (*message.to, *message.cc, *message.bcc):
-        if address.email not in recipients and not policy.is_me(address.email):
-            recipients[address.email] = address.name
+        email = address.email
+        if email not in recipients:
+            bits = verdict(email)
+            if not bits & _ME:
+                recipients[email] = (address.name, bits)
     if len(recipients) > policy.max_recipients:
         return CROWD, []
-    if is_outbound(message, policy):
-        kept = {
-            email: name
-            for email, name in recipients.items()
-            if not policy.is_ignored(email) and not policy.is_role(email)
-        }
+    if (
+        message.sent
+        or "sent" in message.labels
+        or (message.sender is not None and verdict(message.sender.email) & _ME)
+    ):
+        kept = [(email, name) for email, (name, bits) in recipients.items() if not bits]
         if not kept:
             if not recipients:
                 return SELF, []
-            if all(policy.is_ignored(e) for e in recipients):
+            if all(bits & _IGNORED for _, bits in recipients.values()):
                 return IGNORED, []
             return ROLE, []
+        at = message.at
+        key = message.key
         return "", [
-            Interaction(
-                at=message.at,
-                direction="outbound",
-                channel="email",
-                counterpart=Handle("email", email),
-                source=source,
-                key=message.key,
-                name=name,
-            )
-            for email, name in kept.items()
+            Interaction(at, "outbound", "email", Handle("email", email), source, key, name)
+            for email, name in kept
         ]
     sender = message.sender
     if sender is None:
         return NO_SENDER, []
-    if policy.is_ignored(sender.email):
+    bits = verdict(sender.email)
+    if bits & _IGNORED:
         return IGNORED, []
-    if policy.is_role(sender.email):
+    if bits & _ROLE:
         return ROLE, []
     return "", [
         Interaction(
-            at=message.at,
-            direction="inbound",
-            channel="email",
-            counterpart=Handle("email", sender.email),
-            source=source,
-            key=message.key,
-            name=sender.name,
+            message.at,
+            "inbound",
+            "email",
+            Handle("email", sender.email),
+            source,
+            message.key,
+            sender.name,
         )
     ]

@@ -147,11 +147,13 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    """A record deliberately not imported (a group card, a card with no name), counted by reason."""
+    """Records deliberately not imported (a group card, a card with no name, a newsletter),
+    counted by reason: `count` of them, so that a reader of millions need not yield each."""
 
     reason: str
     file: str = ""
     line: int = 0
+    count: int = 1
 
 
 Record = Contact | Interaction | Checkpoint | Problem | Skipped

@@ -83,7 +83,7 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
             elif isinstance(record, Problem):
                 problems.append(record)
             elif isinstance(record, Skipped):
-                summary.skipped[record.reason] += 1
+                summary.skipped[record.reason] += record.count
             elif isinstance(record, Checkpoint):
                 if record.cursor == cursor and seq is None and not problems:
                     summary.unchanged = True

@@ -297,7 +297,7 @@ class Store:
                     i.key,
                     i.counterpart.kind,
                     i.counterpart.value,
-                    i.at.astimezone(UTC).isoformat(timespec="seconds"),
+                    _utc_text(i.at),
                     i.direction,
                     i.channel,
                     i.source,
@@ -310,12 +310,14 @@ class Store:
         return self.db.total_changes - before
 
     def unknown_counterparts(self, seq: int) -> list[tuple[HandleKind, str, str]]:
-        """E-mail addresses that exchanges of import `seq` name and no contact record holds."""
+        """E-mail addresses that exchanges of import `seq` name and no contact record holds,
+        in the order of their first exchange, each with a name it came with (max(): any name
+        beats none)."""
         rows = self.db.execute(
             "SELECT i.kind, i.value, max(i.name) FROM interactions i "
-            "WHERE i.import_seq = ? AND NOT EXISTS "
-            "(SELECT 1 FROM email_index e WHERE e.email = i.value) AND i.kind = 'email' "
-            "GROUP BY i.kind, i.value ORDER BY min(i.id)",
+            "WHERE i.import_seq = ? AND i.kind = 'email' AND NOT EXISTS "
+            "(SELECT 1 FROM email_index e WHERE e.email = i.value) "
+            "GROUP BY i.kind, i.value ORDER BY min(i.at), i.value",
             (seq,),
         ).fetchall()
         return [(_kind(row[0]), str(row[1]), str(row[2] or "")) for row in rows]
@@ -539,6 +541,13 @@ class Store:
             int(r[0]): (str(r[1]), str(r[2]))
             for r in self.db.execute("SELECT person_id, network, rule FROM assignments")
         }
+
+
+def _utc_text(moment: datetime) -> str:
+    """An aware instant as ISO text in UTC, to the second (the common case without a copy)."""
+    if moment.tzinfo is UTC and not moment.microsecond:
+        return moment.isoformat()
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _sources(records: Iterable[tuple[object, str, *tuple[object, ...]]]) -> tuple[str, ...]:

@@ -247,7 +247,7 @@ def test_mailman_archive_yields_its_two_list_messages() -> None:
     assert [offset for offset, _, _ in framed] == [0, 752]
     records = list(MboxConnector(path).extract(None))
     # Both messages carry "Precedence: bulk": a list, not a relationship.
-    assert records[:-1] == [Skipped(BULK), Skipped(BULK)]
+    assert records[:-1] == [Skipped(BULK, count=2)]
 
 
 def test_a_truncated_separator_line_alone_is_no_message(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ user's own addresses, and the noise rules as an import applies them."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -58,8 +59,13 @@ def exchanges(records: list[object]) -> list[tuple[str, str, str]]:
     ]
 
 
-def skipped(records: list[object]) -> list[str]:
-    return [r.reason for r in records if isinstance(r, Skipped)]
+def skipped(records: list[object]) -> Counter[str]:
+    """How many messages each rule skipped."""
+    found: Counter[str] = Counter()
+    for record in records:
+        if isinstance(record, Skipped):
+            found[record.reason] += record.count
+    return found
 
 
 def test_sent_mail_is_outbound_to_every_recipient_received_mail_inbound_from_the_sender(
@@ -232,23 +238,9 @@ def test_takeout_labels_drafts_bulk_roles_and_crowds_are_counted_not_recorded(
         me=frozenset({"me@example.com"}), ignore=("ignored.example", "boss@example.com")
     )
     records = read(path, policy)
-    assert skipped(records) == [
-        SPAM,
-        TRASH,
-        CHAT,
-        DRAFT,
-        BULK,
-        BULK,
-        BULK,
-        BULK,
-        ROLE,
-        ROLE,
-        CROWD,
-        CROWD,
-        IGNORED,
-        IGNORED,
-        IGNORED,
-    ]
+    assert skipped(records) == Counter(
+        {SPAM: 1, TRASH: 1, CHAT: 1, DRAFT: 1, BULK: 4, ROLE: 2, CROWD: 2, IGNORED: 3}
+    )
     assert [e[1] for e in exchanges(records)] == ["ann@example.com"]
     # The limit is a setting.
     relaxed = MailPolicy(me=frozenset({"me@example.com"}), max_recipients=30)
@@ -288,7 +280,10 @@ def test_me_is_inferred_from_the_sent_label_and_said(tmp_path: Path) -> None:
     assert any("me@example.com" in note and "inferred" in note for note in connector.notes)
 
 
-def test_progress_is_reported_in_bytes_and_messages(tmp_path: Path) -> None:
+def test_progress_is_reported_in_bytes_and_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("connectors.mailbox._BLOCK", 1 << 16)  # a report per block read
     path = tmp_path / "a.mbox"
     path.write_text("".join(message(mid=f"<{i}@x>") for i in range(5000)), encoding="utf-8")
     connector = MboxConnector(path, ReadOptions(mail=ME))
@@ -323,7 +318,7 @@ def test_maildir_with_sent_folder_and_flags_is_one_source(tmp_path: Path) -> Non
         ("inbound", "bob@example.com"),
         ("outbound", "dan@example.com"),
     ]
-    assert sorted(skipped(records)) == [DRAFT, TRASH]
+    assert skipped(records) == Counter({DRAFT: 1, TRASH: 1})
     # Inferred from the Sent folder.
     assert any("me@example.com" in note for note in connector.notes)
     # Reading the same folder again is recognized as unchanged.

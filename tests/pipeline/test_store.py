@@ -140,6 +140,49 @@ def test_store_from_every_earlier_schema_migrates_and_keeps_data(tmp_path: Path)
         assert store.contact_count() == 1
 
 
+def test_a_schema_1_store_keeps_its_exchanges_through_migration_2(tmp_path: Path) -> None:
+    """A store written by the first release, exchanges and all, read by this one."""
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0][1])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db.execute(
+        "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
+        "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
+    )
+    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
+    db.executemany(
+        "INSERT INTO interactions (key, kind, value, at, direction, channel, source, name, "
+        "import_seq) VALUES (?, 'email', 'ann@example.com', ?, ?, 'email', 'interactions', '', 1)",
+        [
+            ("k1", "2026-03-01T12:00:00+00:00", "outbound"),
+            ("k2", "2026-03-05T12:00:00+00:00", "inbound"),
+        ],
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        [ann] = store.people()
+        assert [(i.at.day, i.direction) for i in ann.interactions] == [
+            (1, "outbound"),
+            (5, "inbound"),
+        ]
+        # The same exchange again still counts once after the migration.
+        again = Interaction(
+            datetime(2026, 3, 1, 12, tzinfo=UTC),
+            "outbound",
+            "email",
+            Handle("email", "ann@example.com"),
+            "mbox",
+            "k1",
+        )
+        with store.transaction():
+            assert store.add_interactions([again], store.begin_import("y")) == 0
+        assert store.interaction_count() == 2
+
+
 def test_store_from_a_newer_netgarden_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.sqlite"
     db = sqlite3.connect(path)
