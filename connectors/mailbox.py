@@ -18,7 +18,6 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,15 +25,7 @@ from connectors.base import FileConnector, Orphans
 from connectors.mailparse import UnreadableDate, read_message, redacted
 from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
-from pipeline.model import (
-    Checkpoint,
-    Handle,
-    Interaction,
-    Problem,
-    Record,
-    Skipped,
-    as_direction,
-)
+from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Problem, Record, Skipped
 
 _BLOCK = 8 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
@@ -122,8 +113,7 @@ class Batch:
     #: Bytes of the archive read up to the end of this run, and messages in it.
     end: int = 0
     messages: int = 0
-    #: (at as ISO text, direction, address, message key, display name)
-    exchanges: list[tuple[str, str, str, str, str]] = field(default_factory=list)
+    exchanges: list[ExchangeRow] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     #: (byte offset, file, reason, the headers netgarden reads, as text)
     problems: list[tuple[int, str, str, str]] = field(default_factory=list)
@@ -166,11 +156,14 @@ def read_batch(
         if reason:
             skipped[reason] += 1
             continue
+        at = found[0].at.isoformat()
         for exchange in found:
             append(
                 (
-                    exchange.at.isoformat(),
+                    at,
                     exchange.direction,
+                    "email",
+                    "email",
                     exchange.counterpart.value,
                     exchange.key,
                     exchange.name,
@@ -213,23 +206,13 @@ class MailArchive(FileConnector):
             policy = self._inferred(policy)
         problems: list[tuple[int, str, str, str]] = []
         count = 0
-        source = self.name
         progress = self.progress
-        instant = datetime.fromisoformat
         for batch in self.batches(policy):
             count += batch.messages
             if progress is not None:
                 progress(batch.end, count)
-            for at, direction, email, key, name in batch.exchanges:
-                yield Interaction(
-                    instant(at),
-                    as_direction(direction),
-                    "email",
-                    Handle("email", email),
-                    source,
-                    key,
-                    name,
-                )
+            if batch.exchanges:
+                yield Exchanges(self.name, tuple(batch.exchanges))
             for reason, number in batch.skipped.items():
                 yield Skipped(reason, count=number)
             problems.extend(batch.problems)
@@ -333,7 +316,8 @@ class MboxConnector(MailArchive):
                 pending.append(
                     pool.submit(_block_batch, block, labels, draft, file, policy, self.name, infer)
                 )
-                if len(pending) > workers:
+                # Two blocks queued per worker: none waits while this process stores results.
+                if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

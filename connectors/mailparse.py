@@ -36,8 +36,10 @@ WANTED = (
 )
 # A header starts at a line start; the block handed in begins with a newline so that the first
 # header matches too. Folded continuation lines (starting with a space or tab) belong to it.
+# The names are matched without regard to case, the newline before them exactly: a leading
+# literal lets the regex engine skip to each line start at C speed (twice as fast on a block).
 _HEADER_RE = re.compile(
-    rb"\n(" + b"|".join(WANTED) + rb")[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE
+    rb"\n((?i:" + b"|".join(WANTED) + rb"))[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)"
 )
 _RECEIVED_RE = re.compile(rb"\nreceived[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)", re.IGNORECASE)
 _FOLD_RE = re.compile(rb"\r?\n[ \t]*")
@@ -254,9 +256,8 @@ def read_headers(block: bytes) -> dict[bytes, bytes]:
     """The wanted headers of a header block (which must start with a newline), lowercased
     names; address headers that occur more than once are joined with commas."""
     headers: dict[bytes, bytes] = {}
-    for match in _HEADER_RE.finditer(block):
-        name = match.group(1).lower()
-        value = match.group(2)
+    for name, value in _HEADER_RE.findall(block):
+        name = name.lower()
         if name in headers:
             if name in (b"to", b"cc", b"bcc"):
                 headers[name] += b"," + value
@@ -308,15 +309,9 @@ def read_message(
     `separator` is its mbox `From ` line. Raises UnreadableDate."""
     headers = read_headers(block)
     labels = _labels(headers, labels)
-    reason = noise(
-        labels,
-        draft,
-        _text(headers, b"list-id"),
-        _text(headers, b"list-unsubscribe"),
-        _text(headers, b"precedence"),
-        _text(headers, b"auto-submitted"),
-    )
-    return reason or _build(headers, block, separator, labels, draft)
+    bulk = _bulk(headers)
+    reason = noise(labels, draft, *bulk)
+    return reason or _build(headers, block, separator, labels, draft, bulk)
 
 
 def message_from_headers(
@@ -328,7 +323,25 @@ def message_from_headers(
 ) -> Message:
     """The whole `Message` of a header block, noise or not (see `read_message`)."""
     headers = read_headers(block)
-    return _build(headers, block, separator, _labels(headers, labels), draft)
+    return _build(headers, block, separator, _labels(headers, labels), draft, _bulk(headers))
+
+
+def _bulk(headers: dict[bytes, bytes]) -> tuple[str, str, str, str]:
+    """List-Id, List-Unsubscribe, Precedence and Auto-Submitted ("" when absent)."""
+    get = headers.get
+    if not (
+        b"list-id" in headers
+        or b"list-unsubscribe" in headers
+        or b"precedence" in headers
+        or b"auto-submitted" in headers
+    ):
+        return "", "", "", ""
+    return (
+        header_text(get(b"list-id", b"")),
+        header_text(get(b"list-unsubscribe", b"")),
+        header_text(get(b"precedence", b"")),
+        header_text(get(b"auto-submitted", b"")),
+    )
 
 
 def _build(
@@ -337,6 +350,7 @@ def _build(
     separator: bytes,
     labels: frozenset[str],
     draft: bool,
+    bulk: tuple[str, str, str, str],
 ) -> Message:
     get = headers.get
     raw_date = get(b"date")
@@ -379,10 +393,10 @@ def _build(
         bcc=bcc,
         labels=labels,
         draft=draft,
-        list_id=_text(headers, b"list-id"),
-        list_unsubscribe=_text(headers, b"list-unsubscribe"),
-        precedence=_text(headers, b"precedence"),
-        auto_submitted=_text(headers, b"auto-submitted"),
+        list_id=bulk[0],
+        list_unsubscribe=bulk[1],
+        precedence=bulk[2],
+        auto_submitted=bulk[3],
     )
 
 
@@ -390,7 +404,7 @@ def redacted(block: bytes) -> str:
     """The headers netgarden reads of a header block, as text for the quarantine: never the
     subject or any other header, never the body."""
     lines = [
-        f"{match.group(1).decode('ascii', 'replace')}: {header_text(match.group(2))}"
-        for match in _HEADER_RE.finditer(block)
+        f"{name.decode('ascii', 'replace')}: {header_text(value)}"
+        for name, value in _HEADER_RE.findall(block)
     ]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from pipeline.model import (
     Checkpoint,
     Contact,
     Direction,
+    Exchanges,
     Handle,
     Interaction,
     Problem,
@@ -51,6 +52,7 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
     cursor = store.checkpoint(stream)
     contacts: list[Contact] = []
     interactions: list[Interaction] = []
+    packed: list[Exchanges] = []
     problems: list[Problem] = []
     seq: int | None = None
 
@@ -67,6 +69,9 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
         if interactions:
             summary.interactions_new += store.add_interactions(interactions, seq)
             interactions.clear()
+        for batch in packed:
+            summary.interactions_new += store.add_exchange_rows(batch.source, batch.rows, seq)
+        packed.clear()
 
     with store.transaction(rollback=dry_run), bulk_allocation():
         for record in connector.extract(cursor):
@@ -80,6 +85,10 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
                 if len(interactions) >= _BATCH:
                     # Contacts first: an exchange may name someone this file also lists.
                     flush()
+            elif isinstance(record, Exchanges):
+                packed.append(record)
+                summary.interactions_read += len(record.rows)
+                flush()
             elif isinstance(record, Problem):
                 problems.append(record)
             elif isinstance(record, Skipped):

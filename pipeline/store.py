@@ -22,6 +22,7 @@ from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
     DISCOVERED,
     Contact,
+    ExchangeRow,
     Handle,
     HandleKind,
     Interaction,
@@ -306,6 +307,17 @@ class Store:
                 )
                 for i in interactions
             ),
+        )
+        return self.db.total_changes - before
+
+    def add_exchange_rows(self, source: str, rows: Iterable[ExchangeRow], seq: int) -> int:
+        """`add_interactions` for packed rows (`pipeline.model.Exchanges`); how many were new."""
+        before = self.db.total_changes
+        self.db.executemany(
+            "INSERT OR IGNORE INTO interactions "
+            "(at, direction, channel, kind, value, key, name, source, import_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((*row, source, seq) for row in rows),
         )
         return self.db.total_changes - before
 

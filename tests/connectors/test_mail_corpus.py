@@ -17,6 +17,7 @@ from connectors.mailparse import parse_date
 from pipeline.mail import BULK, ROLE, SELF
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
 from tests.conftest import CORPUS
+from tests.connectors.test_mailbox import unpacked
 
 MAIL = CORPUS / "mail"
 EML = MAIL / "mikel-mail" / "spec" / "fixtures" / "emails"
@@ -165,7 +166,7 @@ def test_corpus_message(relative: str) -> None:
     connector = detect(path)
     # A saved message that starts with an mbox From_ line is a one-message mbox; either reads it.
     assert connector in (EmlConnector, MboxConnector)
-    records = list(connector(path).extract(None))
+    records = unpacked(connector(path).extract(None))
     assert isinstance(records[-1], Checkpoint)
     body = records[:-1]
     if at == NO_DATE:
@@ -245,13 +246,13 @@ def test_mailman_archive_yields_its_two_list_messages() -> None:
     assert MboxConnector.sniff(path.read_bytes(), path)
     framed = list(split_mbox(path))
     assert [offset for offset, _, _ in framed] == [0, 752]
-    records = list(MboxConnector(path).extract(None))
+    records = unpacked(MboxConnector(path).extract(None))
     # Both messages carry "Precedence: bulk": a list, not a relationship.
     assert records[:-1] == [Skipped(BULK, count=2)]
 
 
 def test_a_truncated_separator_line_alone_is_no_message(tmp_path: Path) -> None:
     path = MAIL / "korylprince-mbox" / "test_data" / "1.mbox"
-    records = list(MboxConnector(path).extract(None))
+    records = unpacked(MboxConnector(path).extract(None))
     assert not [r for r in records if isinstance(r, Interaction | Problem)]
     assert isinstance(records[-1], Checkpoint)

@@ -4,6 +4,7 @@ user's own addresses, and the noise rules as an import applies them."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from connectors import detect, expand
 from connectors.base import ReadOptions
 from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
 from pipeline.mail import BULK, CHAT, CROWD, DRAFT, IGNORED, ROLE, SPAM, TRASH, MailPolicy
-from pipeline.model import Checkpoint, Interaction, Problem, Skipped
+from pipeline.model import Checkpoint, Exchanges, Interaction, Problem, Skipped
 
 ME = MailPolicy(me=frozenset({"me@example.com"}))
 
@@ -47,8 +48,19 @@ def message(
     return "\n".join(lines) + "\n\n" + body + "\n"
 
 
+def unpacked(records: Iterable[object]) -> list[object]:
+    """Records with packed exchanges (`Exchanges`) as the Interactions they stand for."""
+    out: list[object] = []
+    for record in records:
+        if isinstance(record, Exchanges):
+            out.extend(record.interactions())
+        else:
+            out.append(record)
+    return out
+
+
 def read(path: Path, policy: MailPolicy = ME) -> list[object]:
-    return list(detect(path)(path, ReadOptions(mail=policy)).extract(None))
+    return unpacked(detect(path)(path, ReadOptions(mail=policy)).extract(None))
 
 
 def exchanges(records: list[object]) -> list[tuple[str, str, str]]:
@@ -271,7 +283,7 @@ def test_me_is_inferred_from_the_sent_label_and_said(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     connector = MboxConnector(path, ReadOptions())
-    records = list(connector.extract(None))
+    records = unpacked(connector.extract(None))
     assert exchanges(records) == [
         ("outbound", "ann@example.com", "2024-03-04T11:20:34+00:00"),
         ("inbound", "ann@example.com", "2024-03-04T11:20:34+00:00"),
@@ -312,7 +324,7 @@ def test_maildir_with_sent_folder_and_flags_is_one_source(tmp_path: Path) -> Non
     assert named == [root] and found == []
     assert detect(root) is MailFolderConnector
     connector = MailFolderConnector(root, ReadOptions())
-    records = list(connector.extract(None))
+    records = unpacked(connector.extract(None))
     assert sorted(e[:2] for e in exchanges(records)) == [
         ("inbound", "ann@example.com"),
         ("inbound", "bob@example.com"),
