@@ -23,11 +23,14 @@ demo: install
 	$(BIN)/netgarden --home $(DEMO_HOME) init
 	cp data/sample/networks.toml data/sample/overrides.toml $(DEMO_HOME)/
 	$(BIN)/netgarden --home $(DEMO_HOME) import data/sample/contacts.vcf \
-		data/sample/Connections.csv data/sample/google.csv data/sample/interactions.csv
+		data/sample/Connections.csv data/sample/google.csv data/sample/interactions.csv \
+		data/sample/mail.mbox data/sample/meetings.ics
 	# LinkedIn rows without an e-mail cannot be merged by address: list the likely duplicates,
 	# then accept them (a real user reviews the list first, or merges pairs one by one).
 	$(BIN)/netgarden --home $(DEMO_HOME) suggestions --accept
 	$(BIN)/netgarden --home $(DEMO_HOME) classify
+	# People met only by mail or in meetings: the two-way ones are in the report below.
+	$(BIN)/netgarden --home $(DEMO_HOME) contacts --discovered
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --format table
 
@@ -45,6 +48,7 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python bench/bench_vcard_import.py
+	$(BIN)/python bench/bench_mbox_import.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache bench/out

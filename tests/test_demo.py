@@ -28,24 +28,44 @@ def test_demo_pipeline(home: Path, tmp_path: Path) -> None:
         "import",
         *(
             str(SAMPLE / n)
-            for n in ("contacts.vcf", "Connections.csv", "google.csv", "interactions.csv")
+            for n in (
+                "contacts.vcf",
+                "Connections.csv",
+                "google.csv",
+                "interactions.csv",
+                "mail.mbox",
+                "meetings.ics",
+            )
         ),
     )
     assert "contacts 200 new, 0 updated, 0 unchanged; skipped 1 group card" in imported
     assert "exchanges 629 new of 629" in imported
+    # The mail archive: the user's address inferred, noise counted by rule, new people found.
+    assert "inferred from the senders of 105 sent messages: robin.hale@owner.example" in imported
+    assert (
+        "exchanges 186 new of 186; 7 people discovered; skipped 12 bulk or list mail, "
+        "5 no-reply or role senders, 4 labelled Spam, 1 too many recipients, 1 drafts"
+    ) in imported
+    assert "skipped 1 cancelled meetings, 1 meetings you declined" in imported
     assert "unreadable" not in imported
     # LinkedIn rows without an e-mail are only suggested, never merged silently.
     assert "40 suggestions" in run("suggestions")
     run("suggestions", "--accept")
     classified = run("classify")
     assert (
-        "classified 227 contacts: clients 49, partners 29, potential employees 41, investors 24, "
-        "mentors 23, potential employers 29, unassigned 32"
+        "classified 232 contacts: clients 51, partners 29, potential employees 41, investors 24, "
+        "mentors 23, potential employers 29, unassigned 35"
     ) in classified
     run("report", "--as-of", AS_OF, "--out", str(tmp_path))
     with (tmp_path / "staleness.csv").open(newline="", encoding="utf-8") as handle:
         report = list(csv.DictReader(handle))
-    assert len(report) == 227
+    assert len(report) == 232
+    # Five people in no address book are two-way: in the report, marked discovered; Brightlane's
+    # two are clients by the domain rule.
+    found = {r["email"]: r for r in report if r["sources"] == "discovered"}
+    assert len(found) == 5
+    assert found["zoe.adeyemi@eu.brightlane.example"]["network"] == "clients"
+    assert found["jonas.berg@post.example.net"]["last_channel"] == "meeting"
     statuses = [r["status"] for r in report]
     order = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
     assert statuses == sorted(statuses, key=order.__getitem__)

@@ -23,7 +23,7 @@ import random
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 SEED = 20251125
@@ -1310,6 +1310,172 @@ def write_overrides(people: list[Person], meta: dict[str, object]) -> list[tuple
     return [(a, n) for a, n, _ in entries]
 
 
+# --- mail.mbox and meetings.ics --------------------------------------------------------------
+# The user's own mailbox and calendar. Their own generator (SEED + 2), after everything above,
+# so the other files stay as they were.
+
+ME = "robin.hale@owner.example"
+MAIL_START = date(2026, 8, 3)
+MAIL_END = date(2026, 11, 13)
+# People in no address book: (given, family, address, two-way?). Brightlane's staff are
+# clients by the domain rule once the relationship is two-way.
+DISCOVERED = [
+    ("Zoë", "Adeyemi", "zoe.adeyemi@eu.brightlane.example", True),
+    ("Tomás", "Ferreira", "tomas.ferreira@us.brightlane.example", True),
+    ("Ines", "Kowalczyk", "ines.kowalczyk@harborlight.example", True),
+    ("Priya", "Raman", "priya.raman@inbox.test", True),
+    ("Jonas", "Berg", "jonas.berg@post.example.net", False),
+    ("Lea", "Moreau", "lea.moreau@mail.example", False),
+    ("Ken", "Watanabe", "k.watanabe@talentbridge.example", False),
+]
+ZONES = ["+0000", "+0100", "-0500", "-0800", "+0200", "+0530"]
+
+
+def encoded(name: str) -> str:
+    """A display name as mail clients write it: plain ASCII, else an RFC 2047 Q word."""
+    if name.isascii():
+        return name
+    data = name.encode("utf-8")
+    text = "".join(
+        chr(b) if (48 <= b <= 57 or 65 <= b <= 90 or 97 <= b <= 122) else "_" if b == 32
+        else f"={b:02X}" for b in data
+    )
+    return f"=?UTF-8?Q?{text}?="
+
+
+def mbox_message(rng: random.Random, day: date, sender: str, to: list[str], labels: str,
+                 extra: str = "", date_header: str = "") -> str:
+    moment = datetime.combine(day, time(rng.randrange(7, 20), rng.randrange(60),
+                                        rng.randrange(60)))
+    zone = rng.choice(ZONES)
+    sign = 1 if zone[0] == "+" else -1
+    offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5])) * sign
+    utc = moment - offset
+    ident = rng.randrange(10**18, 10**19)
+    lines = [
+        f"From {ident}@xxx {utc:%a %b %d %H:%M:%S} +0000 {utc:%Y}",
+        f"X-GM-THRID: {ident}",
+        f"X-Gmail-Labels: {labels}",
+        f"Received: by 2002:a05:6000:{rng.randrange(4096):x} with SMTP id x{ident % 99991};",
+        f"        {utc:%a, %d %b %Y %H:%M:%S} -0000",
+        f"Date: {date_header or moment.strftime('%a, %d %b %Y %H:%M:%S ') + zone}",
+        f"From: {sender}",
+        f"To: {', '.join(to)}",
+        f"Message-ID: <{ident:x}.{rng.randrange(10**6)}@mail.sample.example>",
+        "Subject: (the subject is never stored)",
+        "Content-Type: text/plain; charset=UTF-8",
+    ]
+    if extra:
+        lines.append(extra)
+    body = ["Hello,", "", "Following up on our conversation.", ">From the notes: all fine.", "",
+            "Best"]
+    return "\n".join(lines) + "\n\n" + "\n".join(body) + "\n\n"
+
+
+def write_mbox(people: list[Person]) -> tuple[int, int]:
+    """A Google Takeout mbox of the user's mail: exchanges with address-book people (clients,
+    investors, mentors, employers, personal: kinds whose rules ignore the history), people in
+    no address book, and the noise netgarden skips."""
+    rng = random.Random(SEED + 2)
+    me = f"Robin Hale <{ME}>"
+    known = [p for p in people if p.in_vcf and p.emails
+             and p.kind in ("client", "vc_investor", "mentor_cat", "employer", "personal")]
+    chosen = rng.sample(known, 45)
+    span = (MAIL_END - MAIL_START).days
+    messages: list[tuple[date, str]] = []
+
+    def day() -> date:
+        return MAIL_START + timedelta(days=rng.randrange(span + 1))
+
+    for p in chosen:
+        them = f"{encoded(p.full)} <{p.primary}>"
+        for _ in range(rng.randrange(1, 4)):
+            sent = day()
+            messages.append((sent, mbox_message(rng, sent, me, [them], "Sent")))
+            if rng.random() < 0.7:
+                back = min(sent + timedelta(days=rng.randrange(0, 4)), MAIL_END)
+                messages.append((back, mbox_message(rng, back, them, [me], "Inbox,Opened")))
+    for given, family, address, two_way in DISCOVERED:
+        them = f"{encoded(given + ' ' + family)} <{address}>"
+        first = day()
+        messages.append((first, mbox_message(rng, first, them, [me], "Inbox,Important")))
+        if two_way:
+            reply = min(first + timedelta(days=1), MAIL_END)
+            messages.append((reply, mbox_message(rng, reply, me, [them], "Sent")))
+    # Noise: every rule of the filter once or more.
+    noise = (
+        [("Sample Weekly <news@letters.example>", [me], "Category Updates",
+          f"List-Unsubscribe: <mailto:leave-{n}@letters.example>") for n in range(12)]
+        + [("Calendar <noreply@calendar.example>", [me], "Inbox", "")] * 5
+        + [(f"Prize Desk <winner{n}@spam.example>", [me], "Spam", "") for n in range(4)]
+    )
+    crowd = [f"{p.full} <{p.primary}>" for p in known[:25]]
+    noise += [(me, crowd, "Sent", ""), (me, [crowd[0]], "Draft", "")]
+    for sender, to, labels, extra in noise:
+        when = day()
+        messages.append((when, mbox_message(rng, when, sender, to, labels, extra=extra)))
+    # A broken Date: the Received header says when it arrived.
+    odd = chosen[0]
+    messages.append((MAIL_END, mbox_message(
+        rng, MAIL_END, f"{encoded(odd.full)} <{odd.primary}>", [me], "Inbox",
+        date_header="Wed, 15 Dec 2010    59:10 -0500")))
+    messages.sort(key=lambda m: m[0])
+    text = "".join(m for _, m in messages)
+    (OUT / "mail.mbox").write_bytes(text.encode("utf-8"))
+    return len(messages), len(DISCOVERED)
+
+
+def write_ics(people: list[Person]) -> int:
+    """The user's calendar: a fortnightly mentoring call, a monthly client review with a room,
+    a cancelled and a declined meeting, coffee with someone met by mail."""
+    mentor = next(p for p in people if p.in_vcf and p.kind == "mentor_cat" and p.emails)
+    clients = [p for p in people if p.in_vcf and p.kind == "client" and p.emails][-2:]
+    investor = next(p for p in people if p.in_vcf and p.kind == "vc_investor" and p.emails)
+
+    def who(p: Person, role: str = "REQ-PARTICIPANT", status: str = "ACCEPTED") -> str:
+        return (f"ATTENDEE;CUTYPE=INDIVIDUAL;ROLE={role};PARTSTAT={status};"
+                f"CN={p.full}:mailto:{p.primary}")
+
+    me_org = f"ORGANIZER;CN=Robin Hale:mailto:{ME}"
+    me_att = f"ATTENDEE;CN=Robin Hale;PARTSTAT=ACCEPTED:mailto:{ME}"
+    events = [
+        ["UID:mentoring-call@sample.example",
+         "DTSTART;TZID=Europe/London:20260907T173000",
+         "DTEND;TZID=Europe/London:20260907T181500",
+         "RRULE:FREQ=WEEKLY;INTERVAL=2;COUNT=5",
+         "EXDATE;TZID=Europe/London:20261005T173000",
+         "SUMMARY:Mentoring call", me_org, me_att, who(mentor)],
+        ["UID:client-review@sample.example",
+         "DTSTART;TZID=Europe/London:20260915T100000",
+         "DTEND;TZID=Europe/London:20260915T110000",
+         "RRULE:FREQ=MONTHLY;COUNT=3",
+         "SUMMARY:Quarterly review", me_org, me_att, *(who(c) for c in clients),
+         "ATTENDEE;CUTYPE=ROOM;CN=Boardroom:mailto:boardroom@owner.example"],
+        ["UID:investor-lunch@sample.example", "DTSTART:20261020T120000Z",
+         "DTEND:20261020T133000Z", "STATUS:CANCELLED", "SUMMARY:Lunch", me_org, me_att,
+         who(investor)],
+        ["UID:panel@sample.example", "DTSTART:20261103T150000Z", "DTEND:20261103T160000Z",
+         "SUMMARY:Panel", f"ORGANIZER;CN={investor.full}:mailto:{investor.primary}",
+         f"ATTENDEE;CN=Robin Hale;PARTSTAT=DECLINED:mailto:{ME}"],
+        ["UID:coffee-jonas@sample.example", "DTSTART;VALUE=DATE:20261111",
+         "SUMMARY:Coffee", me_org, me_att,
+         "ATTENDEE;CN=Jonas Berg;PARTSTAT=ACCEPTED:mailto:jonas.berg@post.example.net"],
+    ]
+    tz = ["BEGIN:VTIMEZONE", "TZID:Europe/London",
+          "BEGIN:STANDARD", "DTSTART:19701025T020000", "TZOFFSETFROM:+0100",
+          "TZOFFSETTO:+0000", "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU", "END:STANDARD",
+          "BEGIN:DAYLIGHT", "DTSTART:19700329T010000", "TZOFFSETFROM:+0000",
+          "TZOFFSETTO:+0100", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU", "END:DAYLIGHT",
+          "END:VTIMEZONE"]
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//netgarden sample//EN",
+             f"X-WR-CALNAME:{ME}", *tz]
+    for event in events:
+        lines += ["BEGIN:VEVENT", f"DTSTAMP:20261114T090000Z", *event, "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    (OUT / "meetings.ics").write_bytes((CRLF.join(lines) + CRLF).encode("utf-8"))
+    return len(events)
+
+
 def main() -> None:
     people, meta = build()
     rng = random.Random(SEED + 1)  # file-level choices, independent of the people above
@@ -1319,12 +1485,16 @@ def main() -> None:
     interactions = write_interactions(people, rng)
     write_networks()
     overrides = write_overrides(people, meta)
+    messages, discovered = write_mbox(people)
+    events = write_ics(people)
     in_vcf = sum(1 for p in people if p.in_vcf)
     print(f"contacts.vcf      {cards} cards ({in_vcf} people + 1 group card)")
     print(f"Connections.csv   {linkedin} rows")
     print(f"google.csv        {google} rows")
     print(f"interactions.csv  {interactions} rows")
     print(f"overrides.toml    {len(overrides)} entries")
+    print(f"mail.mbox         {messages} messages ({discovered} people in no address book)")
+    print(f"meetings.ics      {events} events")
 
 
 if __name__ == "__main__":
