@@ -11,22 +11,19 @@ Generates a realistic vCard file (bench/gen_vcards.py), then times, on the same 
 Peak memory is the largest total memory of the import's whole process tree (its parse workers
 included; proportional set size, so pages a worker shares with its parent count once), sampled
 every 100 ms from /proc (a sampler that reads more often steals CPU
-from the import it measures). Prints a table and writes
-docs/PERFORMANCE.md. The bar (issue 2): at least 8 times faster than vobject, under 300 MB.
+from the import it measures; bench/_measure.py). Prints a table and rewrites its own section of
+docs/PERFORMANCE.md (between `<!-- bench:vcard:start -->` and `<!-- bench:vcard:end -->`). The
+bar (issue 2): at least 8 times faster than vobject, under 300 MB.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -34,58 +31,11 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _measure import machine, run_measured, write_section  # noqa: E402
 from gen_vcards import generate  # noqa: E402
 
 SPEEDUP_BAR = 8.0
 MEMORY_BAR_MB = 300.0
-
-
-def _memory(pid: int) -> int:
-    """Proportional set size (shared pages split between the processes that share them), else
-    resident size: a forked worker shares most of its pages with its parent, and summing RSS
-    would count those twice."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return 0
-
-
-def _children(pid: int) -> list[int]:
-    """Child process ids from /proc/PID/task/*/children (cheap), else a scan of /proc."""
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
-            found.extend(int(child) for child in text.split())
-        return found
-    except OSError:
-        pass
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(stat[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
-def tree_memory_mb(root: int) -> float:
-    """Memory of a process and all its descendants, in MB (Linux /proc)."""
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += _memory(pid)
-        stack.extend(_children(pid))
-    return total / 1e6
 
 
 def time_vobject(path: Path) -> float:
@@ -113,31 +63,12 @@ def time_import(path: Path) -> tuple[float, float, str]:
     home = Path(tempfile.mkdtemp(prefix="netgarden-bench-"))
     netgarden = Path(sys.executable).with_name("netgarden")
     try:
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            [str(netgarden), "--home", str(home), "import", str(path)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        run = run_measured(
+            [str(netgarden), "--home", str(home), "import", str(path)], merge_stderr=True
         )
-        peak = 0.0
-        done = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not done.is_set():
-                peak = max(peak, tree_memory_mb(process.pid))
-                time.sleep(0.1)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        output, _ = process.communicate()
-        elapsed = time.perf_counter() - start
-        done.set()
-        sampler.join()
-        if process.returncode != 0:
-            raise SystemExit(f"netgarden import failed:\n{output}")
-        return elapsed, peak, output.strip()
+        if run.returncode != 0:
+            raise SystemExit(f"netgarden import failed:\n{run.output}")
+        return run.seconds, run.peak_mb, run.output.strip()
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
@@ -191,10 +122,9 @@ def main() -> None:
     )
     print("\n".join(table))
     print(verdict)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    report = f"""# Performance
+    report = f"""## Address books: vCard import
 
-Measured by `make bench` (`bench/bench_vcard_import.py`) on {machine}:
+Measured by `make bench` (`bench/bench_vcard_import.py`) on {machine()}:
 {args.cards:,} generated vCard cards ({size_mb:.0f} MB: vCard 3.0 with folded notes, 1-3 e-mails
 and phones in many national formats, ~5% with photos, ~10% vCard 2.1 quoted-printable), the same
 file for every method, in one run.
@@ -207,7 +137,7 @@ Peak memory is the largest total memory (proportional set size, so pages shared 
 worker and its parent count once) of the import's process tree, its parse workers included. The
 file is streamed in 2 MB blocks; memory does not grow with its size.
 
-## What the import does to be fast
+### What the import does to be fast
 
 - The vCard tokenizer (`connectors/vcard.py`) reads the file as bytes in 2 MB blocks, finds card
   boundaries and the wanted properties with regular expressions that start with a literal
@@ -226,7 +156,7 @@ file is streamed in 2 MB blocks; memory does not grow with its size.
   lookups while a source is new to the store, and identity resolution that reads only the
   addresses held by more than one record. Merge suggestions are worked out when asked for.
 """
-    args.out.write_text(report, encoding="utf-8")
+    write_section(args.out, "vcard", report)
     print(f"wrote {args.out}")
     if not args.keep:
         path.unlink()

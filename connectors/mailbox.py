@@ -27,7 +27,7 @@ from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
 from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Problem, Record, Skipped
 
-_BLOCK = 8 << 20
+_BLOCK = 4 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
 _LARGE = 16 << 20
 _WEEKDAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"

@@ -129,7 +129,8 @@ def _clean_name(name: str, email: str) -> str:
     return name
 
 
-@lru_cache(maxsize=65536)
+# The caches are bounded: each parse worker holds its own, and together they stay a few MB.
+@lru_cache(maxsize=32768)
 def _address(name: str, raw: str) -> Address | None:
     email = normalize_email(raw)
     if email is None and raw.find(" at ") > 0 and raw.find("@") < 0:
@@ -149,7 +150,6 @@ _ITEM_RE = re.compile(
 _QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
-@lru_cache(maxsize=65536)
 def parse_addresses(value: str) -> tuple[Address, ...]:
     """The addresses of an address-list header, lowercased, display names decoded; parts that
     are not addresses (undisclosed-recipients:;, X.500 paths) are left out."""
@@ -290,7 +290,7 @@ def gmail_labels(raw: bytes) -> frozenset[str]:
     return frozenset(part.strip().strip('"') for part in text.split(","))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def addresses_of(raw: bytes) -> tuple[Address, ...]:
     """`parse_addresses` of a raw header value (the same values recur across messages)."""
     return parse_addresses(header_text(raw))

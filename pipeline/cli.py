@@ -360,8 +360,11 @@ def _classified(app: App, as_of: date) -> tuple[list[Person], dict[int, Any], An
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset)
     with Store(config.store_path) as store:
-        # Discovered people join networks and reports once the relationship is two-way.
-        people = [p for p in store.people() if p.listed]
+        # Discovered people join networks and reports once the relationship is two-way, or
+        # once the user puts them in a network by hand (an override).
+        people = [
+            p for p in store.people() if p.listed or any(email in overrides for email in p.emails)
+        ]
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return people, assignments, ruleset
 

@@ -136,6 +136,17 @@ def test_mail_and_meetings_feed_the_report_and_discover_people(
     assert "Fay Once" in table and "one-way" in table
 
 
+def test_an_override_puts_a_one_way_discovered_person_in_a_network(
+    mail: dict[str, Path], tmp_path: Path, home: Path
+) -> None:
+    run("import", str(mail["archive"]))
+    (home / "overrides.toml").write_text('"fay@example.com" = "mentors"\n')
+    run("report", "--as-of", "2026-11-15", "--out", str(tmp_path))
+    report = {r["email"]: r for r in rows(tmp_path / "staleness.csv")}
+    assert report["fay@example.com"]["network"] == "mentors"
+    assert report["fay@example.com"]["sources"] == "discovered"
+
+
 def test_reimporting_an_archive_changes_nothing_and_a_second_copy_counts_once(
     mail: dict[str, Path], tmp_path: Path, home: Path
 ) -> None:
