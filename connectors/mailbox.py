@@ -196,21 +196,33 @@ class MailArchive(FileConnector):
         """The cursor: what tells whether the archive changed since the last import."""
         return self.digest()
 
+    def size(self) -> int:
+        """The bytes one pass over the archive reads."""
+        return self.path.stat().st_size
+
+    def total_bytes(self) -> int:
+        """The bytes the import reads: two passes when the user's addresses must be inferred."""
+        return self.size() * (1 if self.options.mail.me else 2)
+
     def extract(self, cursor: str | None) -> Iterator[Record]:
         digest = self.signature()
         if digest == cursor:
             yield Checkpoint(digest)
             return
         policy = self.options.mail
+        # Without `me`, a first pass over the archive finds the user's addresses; a progress
+        # bar then covers both passes (see total_bytes).
+        done_before = 0
         if not policy.me:
             policy = self._inferred(policy)
+            done_before = self.size()
         problems: list[tuple[int, str, str, str]] = []
         count = 0
         progress = self.progress
         for batch in self.batches(policy):
             count += batch.messages
             if progress is not None:
-                progress(batch.end, count)
+                progress(done_before + batch.end, count)
             if batch.exchanges:
                 yield Exchanges(self.name, tuple(batch.exchanges))
             for reason, number in batch.skipped.items():
@@ -225,7 +237,11 @@ class MailArchive(FileConnector):
         sent_from: Counter[str] = Counter()
         recipients: Counter[str] = Counter()
         total = 0
+        read = 0
         for batch in self.batches(policy, infer=True):
+            read += batch.messages
+            if self.progress is not None:
+                self.progress(batch.end, read)
             sent_from.update(batch.sent_from)
             recipients.update(batch.recipients)
             total += batch.messages - sum(batch.skipped.values())
@@ -291,12 +307,6 @@ class MboxConnector(MailArchive):
     def _folder(self) -> tuple[frozenset[str], bool]:
         role = folder_role(self.path.name)
         return (frozenset({role}) if role else frozenset()), role == "drafts"
-
-    def messages(self) -> Iterator[RawMessage]:
-        labels, draft = self._folder()
-        file = str(self.path)
-        for block in mbox_blocks(self.path):
-            yield from block_messages(block, labels, draft, file)
 
     def batches(self, policy: MailPolicy, *, infer: bool = False) -> Iterator[Batch]:
         labels, draft = self._folder()
@@ -587,7 +597,7 @@ class MailFolderConnector(MailArchive):
                 found.append((file, frozenset({role}) if role else frozenset(), ""))
         return found
 
-    def total_bytes(self) -> int:
+    def size(self) -> int:
         return sum(f.stat().st_size for f, _, _ in self._files())
 
     def digest(self) -> str:

@@ -302,8 +302,17 @@ def test_progress_is_reported_in_bytes_and_messages(
     seen: list[tuple[int, int]] = []
     connector.progress = lambda done, count: seen.append((done, count))
     list(connector.extract(None))
-    assert seen[-1] == (path.stat().st_size, 5000)
-    assert seen[0][1] < 5000 and 0 < seen[0][0] < path.stat().st_size
+    size = path.stat().st_size
+    assert seen[-1] == (size, 5000)
+    assert seen[0][1] < 5000 and 0 < seen[0][0] < size
+    # Without `me`, a first pass infers it: the bar covers both passes, to the end.
+    inferring = MboxConnector(path, ReadOptions())
+    assert inferring.total_bytes() == 2 * size
+    seen.clear()
+    inferring.progress = lambda done, count: seen.append((done, count))
+    list(inferring.extract(None))
+    assert seen[-1] == (2 * size, 5000)
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
 def test_maildir_with_sent_folder_and_flags_is_one_source(tmp_path: Path) -> None:
