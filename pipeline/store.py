@@ -20,8 +20,10 @@ from pipeline.errors import NetgardenError
 from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, suggestion_pairs
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
+    DIRECTIONS,
     DISCOVERED,
     Contact,
+    Direction,
     ExchangeRow,
     Handle,
     HandleKind,
@@ -29,7 +31,6 @@ from pipeline.model import (
     InteractionSummary,
     Person,
     Problem,
-    as_direction,
     content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
@@ -459,22 +460,30 @@ class Store:
             for handle in handles:
                 if handle not in owner or person_id < owner[handle]:
                     owner[handle] = person_id
-        exchanges: dict[int, dict[str, InteractionSummary]] = defaultdict(dict)
-        for row in self.db.execute(
-            "SELECT key, kind, value, at, direction, channel, source FROM interactions"
+        exchanges: dict[int, list[InteractionSummary]] = defaultdict(list)
+        last_key: dict[int, str] = {}
+        # Direction, channel and source take a handful of values: one shared string each,
+        # not one per row (a mail archive brings millions of rows).
+        words: dict[str, str] = {}
+        directions: dict[str, Direction] = {d: d for d in DIRECTIONS}
+        instant = datetime.fromisoformat
+        # In key order (the table's own order): the rows of one message are adjacent, so a
+        # message that reached two addresses of one person is seen twice in a row and counted
+        # once, without remembering every key.
+        for key, kind, value, at, direction, channel, source in self.db.execute(
+            "SELECT key, kind, value, at, direction, channel, source FROM interactions ORDER BY key"
         ):
-            pid = owner.get((str(row[1]), str(row[2])))
-            if pid is None:
+            pid = owner.get((kind, value))
+            if pid is None or last_key.get(pid) == key:
                 continue
-            # One exchange reaching two addresses of one person is still one exchange.
-            exchanges[pid].setdefault(
-                str(row[0]),
+            last_key[pid] = key
+            exchanges[pid].append(
                 InteractionSummary(
-                    at=datetime.fromisoformat(str(row[3])),
-                    direction=as_direction(str(row[4])),
-                    channel=str(row[5]),
-                    source=str(row[6]),
-                ),
+                    at=instant(at),
+                    direction=directions[direction],
+                    channel=words.setdefault(channel, channel),
+                    source=words.setdefault(source, source),
+                )
             )
         people: list[Person] = []
         for pid in sorted(records):
@@ -502,7 +511,7 @@ class Store:
                     labels=_unique(label for r in recs for label in r[5]),
                     notes=_unique(r[6] for r in recs),
                     sources=_sources(recs),
-                    interactions=tuple(sorted(exchanges.get(pid, {}).values(), key=lambda i: i.at)),
+                    interactions=tuple(sorted(exchanges.get(pid, ()), key=lambda i: i.at)),
                 )
             )
         return people
