@@ -499,7 +499,8 @@ def _print_rows(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, wh
         writer.writerow(columns)
         writer.writerows([neutralize(c) for c in row] for row in flat)
         return
-    table = Table(*columns, title=f"{_plural(len(rows), what)}")
+    # Folded, never cut with an ellipsis: an address is no use half shown.
+    table = Table(*(Column(c, overflow="fold") for c in columns), title=_plural(len(rows), what))
     for row in flat:
         table.add_row(*row)
     _console().print(table)
