@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import ClassVar
 
@@ -544,20 +545,14 @@ class EmlConnector(MailArchive):
 
 def read_message_file(path: Path, labels: frozenset[str], flags: str) -> RawMessage:
     """The header block of a message stored alone in a file (read until the first blank line)."""
-    chunks: list[bytes] = []
+    head = b"\n"
     with path.open("rb") as handle:
-        data = b"\n"
-        while True:
-            chunk = handle.read(65536)
-            if not chunk:
-                break
-            data += chunk
-            match = _HEAD_END.search(data)
+        while chunk := handle.read(65536):
+            head += chunk
+            match = _HEAD_END.search(head)
             if match is not None:
-                data = data[: match.start()]
+                head = head[: match.start()]
                 break
-        chunks.append(data)
-    head = b"".join(chunks)
     if head.startswith(b"\nFrom ") and _SEPARATOR_AT.match(head, 1) is not None:
         # An mbox-style first line (some tools save messages with one): not a header.
         newline = head.find(b"\n", 1)
@@ -579,8 +574,10 @@ class MailFolderConnector(MailArchive):
     def sniff(cls, head: bytes, path: Path) -> bool:
         return False  # folders are recognized by `is_mail_folder`, not by content
 
+    @cached_property
     def _files(self) -> list[tuple[Path, frozenset[str], str]]:
-        """(file, folder labels, Maildir flags) of every message, in a stable order."""
+        """(file, folder labels, Maildir flags) of every message, in a stable order (the
+        folder is walked once per import)."""
         found: list[tuple[Path, frozenset[str], str]] = []
         for folder, role in _maildirs(self.path):
             labels = frozenset({role}) if role else frozenset()
@@ -598,18 +595,18 @@ class MailFolderConnector(MailArchive):
         return found
 
     def size(self) -> int:
-        return sum(f.stat().st_size for f, _, _ in self._files())
+        return sum(f.stat().st_size for f, _, _ in self._files)
 
     def digest(self) -> str:
         """Names (without Maildir flags) and sizes: a message file never changes in place."""
         sha = hashlib.sha256()
-        for file, _, _ in self._files():
+        for file, _, _ in self._files:
             sha.update(f"{file.name.partition(':2,')[0]}\0{file.stat().st_size}\n".encode())
         return sha.hexdigest()
 
     def messages(self) -> Iterator[RawMessage]:
         done = 0
-        for file, labels, flags in self._files():
+        for file, labels, flags in self._files:
             raw = read_message_file(file, labels, flags)
             done += file.stat().st_size
             yield RawMessage(raw.head, 0, b"", raw.labels, raw.draft, raw.file, done)

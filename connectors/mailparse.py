@@ -270,11 +270,6 @@ class UnreadableDate(ValueError):
     """A message whose date cannot be told from its Date, Received or separator line."""
 
 
-def _text(headers: dict[bytes, bytes], name: bytes) -> str:
-    raw = headers.get(name)
-    return header_text(raw) if raw is not None else ""
-
-
 def _labels(headers: dict[bytes, bytes], labels: frozenset[str]) -> frozenset[str]:
     raw = headers.get(b"x-gmail-labels")
     if raw is None:

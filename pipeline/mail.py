@@ -185,7 +185,7 @@ def message_key(message_id: str, *fallback: str) -> str:
     return "hdr:" + digest
 
 
-def skip_reason(message: Message, policy: MailPolicy) -> str:
+def skip_reason(message: Message) -> str:
     """The rule that makes a message noise, or "" when it may be an exchange."""
     return noise(
         message.labels,
@@ -238,7 +238,7 @@ def exchanges(
     `noise_checked`: the reader already applied `noise()` to this message.
     """
     if not noise_checked:
-        reason = skip_reason(message, policy)
+        reason = skip_reason(message)
         if reason:
             return reason, []
     verdict = policy.verdict
