@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,26 +25,14 @@ from connectors.base import FileConnector, Orphans
 from pipeline.config import zone
 from pipeline.errors import FormatError
 from pipeline.mail import MailPolicy
-from pipeline.model import Checkpoint, Handle, Interaction, Problem, Record, Skipped
+from pipeline.meetings import Attendee, meeting_exchanges, meeting_key
+from pipeline.model import Checkpoint, Problem, Record, Skipped
 from pipeline.normalize import normalize_email
 
-CANCELLED = "cancelled meetings"
-DECLINED = "meetings you declined"
-ALONE = "meetings with no one else"
 _PEOPLE = frozenset({"", "INDIVIDUAL"})
 _BEGIN_EVENT = re.compile(rb"^BEGIN:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
 _UID = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
 _START = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Attendee:
-    """Someone at a meeting: address, name, whether they declined, whether they organised it."""
-
-    email: str
-    name: str
-    declined: bool
-    organizer: bool
 
 
 class IcsConnector(FileConnector):
@@ -191,35 +178,17 @@ def _people(event: Any) -> list[Attendee]:
 
 def _meeting(event: Any, start: datetime, policy: MailPolicy, source: str) -> Iterator[Record]:
     """The exchanges of one occurrence, or the reason it does not count."""
-    if str(event.get("STATUS", "")).upper() == "CANCELLED":
-        yield Skipped(CANCELLED)
-        return
-    people = _people(event)
-    if any(p.declined and policy.is_me(p.email) for p in people):
-        yield Skipped(DECLINED)
-        return
-    others: dict[str, str] = {}
-    for person in people:
-        if person.declined or policy.is_me(person.email):
-            continue
-        if policy.is_ignored(person.email) or policy.is_role(person.email):
-            continue
-        if person.email not in others or not others[person.email]:
-            others[person.email] = person.name
-    if not others:
-        yield Skipped(ALONE)
-        return
-    key = f"ics:{event.get('UID', '')}:{start.isoformat()}"
-    for email, name in others.items():
-        yield Interaction(
-            at=start,
-            direction="mutual",
-            channel="meeting",
-            counterpart=Handle("email", email),
-            source=source,
-            key=key,
-            name=name,
-        )
+    reason, found = meeting_exchanges(
+        _people(event),
+        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+        start=start,
+        key=meeting_key(str(event.get("UID", "")), start),
+        policy=policy,
+        source=source,
+    )
+    if reason:
+        yield Skipped(reason)
+    yield from found
 
 
 def _infer_me(calendars: Iterable[icalendar.Calendar]) -> tuple[list[str], str]:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from connectors import detect
 from connectors.base import ReadOptions
-from connectors.calendar import ALONE, CANCELLED, DECLINED, IcsConnector
+from connectors.calendar import IcsConnector
 from pipeline.mail import MailPolicy
+from pipeline.meetings import ALONE, CANCELLED, DECLINED
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -1,0 +1,67 @@
+"""Which meetings are exchanges with whom: one rule for calendar files, Google and Outlook.
+
+A meeting that took place is a `mutual` exchange with each person at it: attendees who are
+people (not rooms or resources) and did not decline, and the organiser when it is not the user.
+A cancelled meeting, one the user declined, and one with no one else do not count. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from pipeline.mail import MailPolicy
+from pipeline.model import Handle, Interaction
+
+CANCELLED = "cancelled meetings"
+DECLINED = "meetings you declined"
+ALONE = "meetings with no one else"
+
+
+@dataclass(frozen=True, slots=True)
+class Attendee:
+    """Someone at a meeting who is a person (the source leaves rooms and resources out):
+    address, name, whether they declined, whether they organised it."""
+
+    email: str
+    name: str
+    declined: bool
+    organizer: bool
+
+
+def meeting_key(uid: str, start: datetime) -> str:
+    """The key of one occurrence: the iCalendar UID (Google's iCalUID, Outlook's iCalUId) and
+    its start, so the same meeting from a file and from an API counts once."""
+    return f"ics:{uid}:{start.isoformat()}"
+
+
+def meeting_exchanges(
+    attendees: Iterable[Attendee],
+    *,
+    cancelled: bool,
+    start: datetime,
+    key: str,
+    policy: MailPolicy,
+    source: str,
+) -> tuple[str, list[Interaction]]:
+    """(skip reason, []) for a meeting that does not count; ("", exchanges) for one that does."""
+    if cancelled:
+        return CANCELLED, []
+    people = list(attendees)
+    if any(p.declined and policy.is_me(p.email) for p in people):
+        return DECLINED, []
+    others: dict[str, str] = {}
+    for person in people:
+        if person.declined or policy.is_me(person.email):
+            continue
+        if policy.is_ignored(person.email) or policy.is_role(person.email):
+            continue
+        if person.email not in others or not others[person.email]:
+            others[person.email] = person.name
+    if not others:
+        return ALONE, []
+    return "", [
+        Interaction(start, "mutual", "meeting", Handle("email", email), source, key, name)
+        for email, name in others.items()
+    ]
