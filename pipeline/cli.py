@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -707,6 +707,194 @@ def merge(ctx: click.Context, ids: tuple[int, ...]) -> None:
             _fail(f"no contact with id {', '.join(missing)} (see `netgarden contacts`)")
         store.merge(list(ids))
     app.say(f"merged {', '.join(str(i) for i in ids)} into {min(ids)}")
+
+
+# -- accounts: auth, sync, status --------------------------------------------------------------
+
+
+@main.group()
+def auth() -> None:
+    """Sign in to an account once; tokens are stored with mode 0600."""
+
+
+@auth.command("gmail")
+@click.option(
+    "--client-secrets",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OAuth client file of your Google Cloud project (a Desktop app client).",
+)
+@click.option("--account", default="default", show_default=True, help="A name for the account.")
+@click.option(
+    "--scopes",
+    default="gmail.metadata,contacts.readonly,contacts.other.readonly,calendar.readonly",
+    show_default=True,
+    help="Read-only scopes to ask for, comma-separated.",
+)
+@click.option("--no-browser", is_flag=True, help="Print the address to open; paste the answer.")
+@click.option("--revoke", is_flag=True, help="Forget the account's token.")
+@click.pass_context
+def auth_gmail(
+    ctx: click.Context,
+    client_secrets: Path | None,
+    account: str,
+    scopes: str,
+    no_browser: bool,
+    revoke: bool,
+) -> None:
+    """Sign in to Google (read-only) and store the token for `netgarden sync gmail`."""
+    from connectors.gmail.auth import save_credentials, scope_urls, sign_in
+    from pipeline.config import GmailAccount
+
+    app = _app(ctx)
+    known = {a.account: a for a in app.config.gmail}
+    settings = known.get(account, GmailAccount(account))
+    token = settings.token_path(app.home)
+    if revoke:
+        if token.exists():
+            token.unlink()
+            app.say(f"forgot the token of {account} ({token})")
+        else:
+            app.say(f"{account} has no token to forget")
+        return
+    if client_secrets is None:
+        raise click.UsageError("--client-secrets is required to sign in")
+    credentials = sign_in(
+        client_secrets,
+        scope_urls([name.strip() for name in scopes.split(",") if name.strip()]),
+        browser=not no_browser,
+        ask=lambda question: str(click.prompt(question, err=True)),
+        tell=lambda text: click.echo(text, err=True),
+    )
+    app.home.mkdir(parents=True, exist_ok=True)
+    app.home.chmod(0o700)
+    save_credentials(credentials, token)
+    app.say(f"signed in; token stored in {token} (mode 0600)")
+    if account not in known:
+        with (app.home / "config.toml").open("a", encoding="utf-8") as handle:
+            handle.write(f'\n[[gmail]]\naccount = "{account}"\n')
+        app.say(f"added a [[gmail]] table for {account!r} to config.toml")
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--since", help="Backfill mail from this date (YYYY-MM-DD) on a first sync.")
+@click.option("--all", "everything", is_flag=True, help="Backfill all mail on a first sync.")
+@click.pass_context
+def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everything: bool) -> None:
+    """Pull what changed from the configured accounts (all of them, or those named: `gmail`
+    or an account name). A first sync backfills `backfill_days` of mail (365)."""
+    import time
+
+    from googleapiclient.errors import HttpError
+
+    from connectors.base import ReadOptions
+    from connectors.gmail.auth import load_credentials, save_credentials
+    from connectors.gmail.sync import GmailConnector, connector_error
+    from pipeline.runner import sync_source
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    config = app.config
+    accounts = [
+        a for a in config.gmail if not sources or "gmail" in sources or a.account in sources
+    ]
+    if not accounts:
+        _fail(
+            "no account to sync; sign in with `netgarden auth gmail --client-secrets FILE`"
+            if not config.gmail
+            else f"no configured account is called {', '.join(sources)}"
+        )
+    start_day = date.fromisoformat(since) if since else None
+    options = ReadOptions(
+        config.default_region, config.windows_codepage, config.timezone, config.mail_policy()
+    )
+    failed = 0
+    with Store(config.store_path) as store:
+        for account in accounts:
+            began = time.monotonic()
+            try:
+                credentials = load_credentials(account.token_path(app.home), account.api_endpoint)
+                connector = GmailConnector(
+                    account, credentials, options, since=start_day, everything=everything
+                )
+                with _sync_progress(app, connector):
+                    summary = sync_source(store, connector)
+                if credentials.token:
+                    save_credentials(credentials, account.token_path(app.home))
+            except HttpError as exc:
+                failed += 1
+                app.warn(f"gmail {account.account}: {connector_error(exc)}")
+                continue
+            except NetgardenError as exc:
+                failed += 1
+                app.warn(f"gmail {account.account}: {exc}")
+                continue
+            for note in summary.notes:
+                app.say(f"gmail {account.account}: {note}")
+            ledger = connector.caller.ledger
+            app.say(
+                f"gmail {account.account}: {summary.interactions_new} new exchanges "
+                f"(of {summary.interactions_read}), {summary.contacts.new} new contacts, "
+                f"{summary.contacts_created} discovered, {ledger.units} quota units, "
+                f"{time.monotonic() - began:.1f} s"
+            )
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _sync_progress(app: App, connector: Any) -> Iterator[None]:
+    """Messages fetched and quota units spent, on a terminal."""
+    if app.quiet or not sys.stderr.isatty():
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(
+            "{task.description}: {task.fields[messages]} messages, {task.fields[units]} units"
+        ),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(connector.stream(), total=None, messages=0, units=0)
+
+        def update(units: int, messages: int) -> None:
+            bar.update(task, messages=f"{messages:,}", units=f"{units:,}")
+
+        connector.progress = update
+        yield
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Each account's last successful sync and how old its saved position is."""
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    config = app.config
+    if not config.gmail:
+        click.echo("no accounts configured (`netgarden auth gmail` adds one)")
+        return
+    now = datetime.now(UTC)
+    with Store(config.store_path) as store:
+        for account in config.gmail:
+            token = account.token_path(app.home)
+            when = store.checkpoint_time(f"gmail:{account.account}")
+            signed = "signed in" if token.exists() else "not signed in"
+            if when is None:
+                click.echo(f"gmail {account.account}: {signed}; never synced")
+                continue
+            age = now - when
+            hours = age.total_seconds() / 3600
+            old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
+            click.echo(
+                f"gmail {account.account}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, "
+                f"cursor {old} old"
+            )
 
 
 @main.group()

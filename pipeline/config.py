@@ -59,6 +59,24 @@ max_recipients = 20
 
 
 @dataclass(frozen=True)
+class GmailAccount:
+    """A `[[gmail]]` table: one Google account that `netgarden sync gmail` reads.
+
+    `token_file` is google-auth's authorized-user JSON, relative to the home (`auth gmail`
+    writes it); `api_endpoint` is the root URL of a Google-compatible server (empty: Google's).
+    """
+
+    account: str
+    token_file: str = ""
+    quota_units_per_minute: int = 6000
+    api_endpoint: str = ""
+    backfill_days: int = 365
+
+    def token_path(self, home: Path) -> Path:
+        return home / (self.token_file or f"tokens/gmail-{self.account}.json")
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings read from `config.toml`; every field has a default."""
 
@@ -72,6 +90,7 @@ class Config:
     ignore: tuple[str, ...] = ()
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
     role_senders: tuple[str, ...] = DEFAULT_ROLE_SENDERS
+    gmail: tuple[GmailAccount, ...] = ()
 
     @property
     def store_path(self) -> Path:
@@ -135,7 +154,10 @@ def load_config(home: Path) -> Config:
             hint = difflib.get_close_matches(key, sorted(known), n=1)
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
-        values[key] = _typed(path, key, value, str(known[key]))
+        if key == "gmail":
+            values[key] = _gmail_accounts(path, value)
+        else:
+            values[key] = _typed(path, key, value, str(known[key]))
     config = Config(home=home, **values)
     if config.timezone:
         try:
@@ -167,3 +189,28 @@ def _typed(path: Path, key: str, value: object, kind: str) -> object:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{path}: \'{key}\' must be a list of strings, like ["a", "b"]')
     return tuple(value)
+
+
+def _gmail_accounts(path: Path, value: object) -> tuple[GmailAccount, ...]:
+    """The `[[gmail]]` tables, each checked like the top-level settings."""
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{path}: 'gmail' must be [[gmail]] tables")
+    known = {f.name: str(f.type) for f in fields(GmailAccount)}
+    accounts: list[GmailAccount] = []
+    for table in value:
+        values: dict[str, Any] = {}
+        for key, item in table.items():
+            if key not in known:
+                hint = difflib.get_close_matches(key, sorted(known), n=1)
+                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
+                raise ConfigError(f"{path}: unknown [[gmail]] setting '{key}'{suggestion}")
+            values[key] = _typed(path, f"gmail.{key}", item, known[key])
+        if not values.get("account"):
+            raise ConfigError(f"{path}: a [[gmail]] table needs an 'account' name")
+        account = GmailAccount(**values)
+        if account.quota_units_per_minute < 100:
+            raise ConfigError(f"{path}: 'quota_units_per_minute' must be at least 100")
+        if any(a.account == account.account for a in accounts):
+            raise ConfigError(f"{path}: two [[gmail]] tables are called {account.account!r}")
+        accounts.append(account)
+    return tuple(accounts)

@@ -7,8 +7,10 @@ so the next run repeats the work instead of skipping it, and the upserts make re
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from connectors.base import FileConnector, bulk_allocation
 from pipeline.errors import NetgardenError, UnknownPersonError
@@ -21,6 +23,7 @@ from pipeline.model import (
     Handle,
     Interaction,
     Problem,
+    Record,
     Skipped,
 )
 from pipeline.normalize import normalize_email
@@ -109,6 +112,78 @@ def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False
                 store.set_checkpoint(stream, record.cursor)
     summary.notes = list(connector.notes)
     return summary
+
+
+@dataclass
+class SyncSummary:
+    """What syncing one account did."""
+
+    stream: str
+    contacts: UpsertCounts = field(default_factory=UpsertCounts)
+    interactions_read: int = 0
+    interactions_new: int = 0
+    contacts_created: int = 0
+    checkpoints: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+
+class Source(Protocol):
+    """What `sync_source` drives: an API connector (see connectors.base for the terms)."""
+
+    notes: list[str]
+
+    def stream(self) -> str: ...
+
+    def extract(self, cursor: str | None) -> Iterator[Record]: ...
+
+
+def sync_source(store: Store, source: Source) -> SyncSummary:
+    """Pull what changed since the stored cursor; commit at every Checkpoint.
+
+    Each checkpoint is written in one transaction with the records before it and the
+    discovered contacts they name: a run stopped at any point (kill -9, a network error, an
+    exhausted quota) resumes from the last checkpoint, and what it repeats is stored once.
+    """
+    stream = source.stream()
+    summary = SyncSummary(stream)
+    pending: list[Record] = []
+    for record in source.extract(store.checkpoint(stream)):
+        if isinstance(record, Checkpoint):
+            with store.transaction():
+                seq = store.begin_import(stream)
+                _store_records(store, pending, seq, summary)
+                summary.contacts_created += _create_contacts(store, DISCOVERED, seq)
+                store.set_checkpoint(stream, record.cursor)
+                store.resolve_people()
+            summary.checkpoints += 1
+            pending = []
+        elif isinstance(record, Skipped):
+            summary.skipped[record.reason] += record.count
+        else:
+            pending.append(record)
+    summary.notes = list(source.notes)
+    return summary
+
+
+def _store_records(store: Store, records: list[Record], seq: int, summary: SyncSummary) -> None:
+    contacts = [r for r in records if isinstance(r, Contact)]
+    if contacts:
+        counts = store.upsert_contacts(contacts, seq)
+        summary.contacts.new += counts.new
+        summary.contacts.updated += counts.updated
+        summary.contacts.unchanged += counts.unchanged
+    interactions = [r for r in records if isinstance(r, Interaction)]
+    if interactions:
+        summary.interactions_read += len(interactions)
+        summary.interactions_new += store.add_interactions(interactions, seq)
+    for batch in records:
+        if isinstance(batch, Exchanges):
+            summary.interactions_read += len(batch.rows)
+            summary.interactions_new += store.add_exchange_rows(batch.source, batch.rows, seq)
+    problems = [r for r in records if isinstance(r, Problem)]
+    if problems:
+        store.quarantine(problems, summary.stream, seq)
 
 
 def _create_contacts(store: Store, source: str, seq: int) -> int:

@@ -175,6 +175,13 @@ class Store:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def checkpoint_time(self, stream: str) -> datetime | None:
+        """When a stream's cursor last moved (None: never)."""
+        row = self.db.execute(
+            "SELECT updated_at FROM checkpoints WHERE stream = ?", (stream,)
+        ).fetchone()
+        return None if row is None else datetime.fromisoformat(str(row[0]))
+
     def set_checkpoint(self, stream: str, cursor: str) -> None:
         self.db.execute(
             "INSERT INTO checkpoints (stream, cursor, updated_at) VALUES (?, ?, ?) "
