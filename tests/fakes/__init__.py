@@ -1,0 +1,1 @@
+"""Offline stand-ins for remote services, for tests."""
