@@ -1,0 +1,114 @@
+"""`auth gmail`, `sync` and `status` from the command line, against the fake Google."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.google import FakeGoogle
+from tests.test_cli import run
+
+ME = "me@example.com"
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    with FakeGoogle(ME) as fake:
+        yield fake
+
+
+@pytest.fixture
+def account(home: Path, google: FakeGoogle) -> Path:
+    """A home with one [[gmail]] account pointed at the fake, and its token file."""
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(
+        f'[[gmail]]\naccount = "work"\napi_endpoint = "{google.root}"\n'
+        "quota_units_per_minute = 15000\n"
+    )
+    token = home / "tokens" / "gmail-work.json"
+    token.parent.mkdir()
+    token.write_text(
+        json.dumps(
+            {
+                "refresh_token": "r",
+                "token_uri": "https://oauth2.googleapis.com/token",
+                "client_id": "c",
+                "client_secret": "s",
+                "scopes": ["https://www.googleapis.com/auth/gmail.metadata"],
+            }
+        )
+    )
+    return token
+
+
+def test_sync_prints_a_line_per_account_and_status_shows_it(
+    account: Path, google: FakeGoogle, home: Path
+) -> None:
+    assert "never synced" in run("status").output
+    now = datetime.now(UTC)
+    google.add_message(
+        [("From", "Ann <ann@example.com>"), ("To", ME), ("Message-ID", "<1@x>")],
+        ["INBOX"],
+        now - timedelta(days=3),
+    )
+    google.add_message(
+        [("From", ME), ("To", "bob@example.com"), ("Message-ID", "<2@x>")],
+        ["SENT"],
+        now - timedelta(days=2),
+    )
+    result = run("sync")
+    assert result.exit_code == 0, result.output
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("gmail work: 2 new exchanges (of 2), 0 new contacts, 2 discovered,")
+    assert "quota units" in line
+    # The refresh went to the configured server (the file names Google's own endpoint), and
+    # the refreshed token was saved with mode 0600 in a 0700 folder.
+    assert google.token_refreshes == 1
+    assert stat.S_IMODE(account.stat().st_mode) == 0o600
+    assert stat.S_IMODE(account.parent.stat().st_mode) == 0o700
+    assert json.loads(account.read_text())["token"]
+    assert "last sync" in run("status").output
+    again = run("sync")
+    assert "gmail work: 0 new exchanges" in again.stderr
+
+
+def test_a_missing_token_is_one_line_and_exit_3(account: Path) -> None:
+    account.unlink()
+    result = run("sync")
+    assert result.exit_code == 3
+    assert "run `netgarden auth gmail`" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_revoke_forgets_the_token(account: Path) -> None:
+    result = run("auth", "gmail", "--revoke", "--account", "work")
+    assert result.exit_code == 0
+    assert not account.exists()
+    assert "not signed in" in run("status").output
+
+
+def test_sync_without_accounts_says_how_to_add_one(home: Path) -> None:
+    result = run("sync")
+    assert result.exit_code == 1
+    assert "netgarden auth gmail" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[[gmail]]\nquota_units_per_minute = 6000\n", "needs an 'account' name"),
+        ('[[gmail]]\naccount = "a"\nquota = 5\n', "unknown [[gmail]] setting 'quota'"),
+        ('[[gmail]]\naccount = "a"\n[[gmail]]\naccount = "a"\n', "two [[gmail]] tables"),
+    ],
+)
+def test_bad_gmail_tables_are_one_clear_line(home: Path, text: str, error: str) -> None:
+    home.mkdir(parents=True)
+    (home / "config.toml").write_text(text)
+    result = run("status")
+    assert result.exit_code == 1
+    assert error in result.stderr
