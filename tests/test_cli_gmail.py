@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from pipeline.cli import main
 from tests.fakes.google import FakeGoogle
 from tests.test_cli import run
 
@@ -112,3 +114,53 @@ def test_bad_gmail_tables_are_one_clear_line(home: Path, text: str, error: str) 
     result = run("status")
     assert result.exit_code == 1
     assert error in result.stderr
+
+
+def test_auth_without_a_browser_stores_a_private_token_and_a_config_table(
+    home: Path, google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.google import AUTHORIZATION_CODE
+
+    # oauthlib insists on https unless told this is a local test (the fake speaks http).
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text(
+        json.dumps(
+            {
+                "installed": {
+                    "client_id": "client.apps.googleusercontent.com",
+                    "client_secret": "secret",
+                    "auth_uri": google.root + "o/oauth2/auth",
+                    "token_uri": google.token_uri,
+                    "redirect_uris": ["http://localhost"],
+                }
+            }
+        )
+    )
+    pasted = f"http://127.0.0.1:1/?state=x&code={AUTHORIZATION_CODE}&scope=s\n"
+    result = CliRunner().invoke(
+        main,
+        [
+            "auth",
+            "gmail",
+            "--client-secrets",
+            str(secrets),
+            "--account",
+            "me",
+            "--no-browser",
+            "--scopes",
+            "gmail.metadata",
+        ],
+        input=pasted,
+    )
+    assert result.exit_code == 0, result.output
+    # The consent address asks for the read-only scope only, and no secret is printed.
+    assert "gmail.metadata" in result.stderr and "gmail.readonly" not in result.stderr
+    assert "secret" not in result.output.replace("client_secret", "")
+    assert google.codes_exchanged == 1
+    token = home / "tokens" / "gmail-me.json"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert stat.S_IMODE(token.parent.stat().st_mode) == 0o700
+    assert json.loads(token.read_text())["refresh_token"]
+    assert 'account = "me"' in (home / "config.toml").read_text()
+    assert "gmail me: signed in" in run("status").output

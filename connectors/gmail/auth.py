@@ -111,16 +111,26 @@ def sign_in(
         flow = InstalledAppFlow.from_client_secrets_file(str(client_secrets), scopes=list(scopes))
     except (OSError, ValueError) as exc:
         raise NetgardenError(f"{client_secrets}: not a Google OAuth client file ({exc})") from None
-    if browser:
-        credentials = flow.run_local_server(port=0, open_browser=True)
-    else:
-        flow.redirect_uri = "http://127.0.0.1:1/"
-        url, _ = flow.authorization_url(prompt="consent", access_type="offline")
-        tell(f"Open this address in any browser and allow access:\n{url}")
-        answer = ask("Paste the address the browser ended on (or its code)").strip()
-        code = parse_qs(urlparse(answer).query).get("code", [answer])[0]
-        flow.fetch_token(code=code)
-        credentials = flow.credentials
+    from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+    from requests import RequestException
+
+    # Google's consent screen lets the user leave scopes unticked; oauthlib would take the
+    # narrower grant for an error. The token file records what was granted, and sync reads
+    # only the parts it may.
+    os.environ.setdefault("OAUTHLIB_RELAX_TOKEN_SCOPE", "1")
+    try:
+        if browser:
+            credentials = flow.run_local_server(port=0, open_browser=True)
+        else:
+            flow.redirect_uri = "http://127.0.0.1:1/"
+            url, _ = flow.authorization_url(prompt="consent", access_type="offline")
+            tell(f"Open this address in any browser and allow access:\n{url}")
+            answer = ask("Paste the address the browser ended on (or its code)").strip()
+            code = parse_qs(urlparse(answer).query).get("code", [answer])[0]
+            flow.fetch_token(code=code)
+            credentials = flow.credentials
+    except (OAuth2Error, RequestException) as exc:
+        raise NetgardenError(f"Google sign-in failed: {exc}") from None
     if not isinstance(credentials, Credentials):
         raise NetgardenError("Google returned credentials of an unexpected kind")
     return credentials

@@ -501,6 +501,10 @@ class _Handler(BaseHTTPRequestHandler):
 # --------------------------------------------------------------------------- the fake
 
 
+#: The authorization code the token endpoint exchanges (the installed-app flow's paste step).
+AUTHORIZATION_CODE = "4/fake-authorization-code"
+
+
 class FakeGoogle:
     """An in-process Google (OAuth token endpoint, Gmail, People, Calendar) for tests.
 
@@ -685,6 +689,7 @@ class FakeGoogle:
             self.calls: Counter[str] = Counter()
             self.requests = 0
             self.token_refreshes = 0
+            self.codes_exchanged = 0
             self.spends: list[tuple[float, int, str]] = []
             self.faults: Counter[int] = Counter()
             self.quota_refusals = 0
@@ -982,10 +987,28 @@ class FakeGoogle:
                 self._in_flight -= 1
 
     def _token(self, verb: str, body: bytes) -> Reply:
-        """The OAuth 2.0 token endpoint: the refresh_token grant only."""
+        """The OAuth 2.0 token endpoint: the refresh_token grant, and the authorization_code
+        grant of the installed-app flow for the code `AUTHORIZATION_CODE`."""
         if verb != "POST":
             return Reply.json(405, {"error": "invalid_request"})
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+        if form.get("grant_type") == "authorization_code":
+            if form.get("code") != AUTHORIZATION_CODE:
+                return Reply.json(400, {"error": "invalid_grant", "error_description": "Bad code"})
+            with self._lock:
+                self.codes_exchanged += 1
+                access = f"ya29.fake-code-{uuid.uuid4().hex[:16]}"
+                self._tokens.add(access)
+            return Reply.json(
+                200,
+                {
+                    "access_token": access,
+                    "refresh_token": self.refresh_token or "1//fake-refresh",
+                    "expires_in": self.token_lifetime,
+                    "scope": " ".join(self.scopes),
+                    "token_type": "Bearer",
+                },
+            )
         if form.get("grant_type") != "refresh_token":
             return Reply.json(
                 400,
