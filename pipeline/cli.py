@@ -842,6 +842,29 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
         sys.exit(EXIT_PARTIAL)
 
 
+@main.command("run")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the report files (default: HOME/reports).",
+)
+@click.pass_context
+def run_(ctx: click.Context, out: Path | None) -> None:
+    """Sync every account, classify and write the report: the command a scheduler calls.
+
+    A failing account does not stop the report; the run then exits 3.
+    """
+    code = 0
+    if _app(ctx).config.gmail:
+        try:
+            ctx.invoke(sync)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    ctx.invoke(report, out=out, fmt="csv", as_of=None, top=5)
+    if code:
+        sys.exit(code)
+
+
 @contextmanager
 def _sync_progress(app: App, connector: Any) -> Iterator[None]:
     """Messages fetched and quota units spent, on a terminal."""

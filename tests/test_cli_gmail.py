@@ -164,3 +164,24 @@ def test_auth_without_a_browser_stores_a_private_token_and_a_config_table(
     assert json.loads(token.read_text())["refresh_token"]
     assert 'account = "me"' in (home / "config.toml").read_text()
     assert "gmail me: signed in" in run("status").output
+
+
+def test_run_syncs_and_writes_the_report(account: Path, google: FakeGoogle, home: Path) -> None:
+    google.add_message(
+        [("From", "Ann <ann@example.com>"), ("To", ME), ("Message-ID", "<1@x>")],
+        ["INBOX"],
+        datetime.now(UTC) - timedelta(days=1),
+    )
+    google.add_message(
+        [("From", ME), ("To", "ann@example.com"), ("Message-ID", "<2@x>")],
+        ["SENT"],
+        datetime.now(UTC) - timedelta(hours=1),
+    )
+    result = run("-q", "run")
+    assert result.exit_code == 0, result.output
+    report = (home / "reports" / "staleness.csv").read_text()
+    assert "ann@example.com" in report and "discovered" in report
+    account.unlink()
+    failed = run("run")
+    assert failed.exit_code == 3
+    assert (home / "reports" / "staleness.csv").exists()
