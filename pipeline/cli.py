@@ -813,7 +813,7 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
         for account in accounts:
             began = time.monotonic()
             try:
-                credentials = load_credentials(account.token_path(app.home), account.api_endpoint)
+                credentials = load_credentials(account.token_path(app.home))
                 connector = GmailConnector(
                     account, credentials, options, since=start_day, everything=everything
                 )

@@ -38,7 +38,7 @@ def account(home: Path, google: FakeGoogle) -> Path:
         json.dumps(
             {
                 "refresh_token": "r",
-                "token_uri": "https://oauth2.googleapis.com/token",
+                "token_uri": google.token_uri,
                 "client_id": "c",
                 "client_secret": "s",
                 "scopes": ["https://www.googleapis.com/auth/gmail.metadata"],
@@ -68,8 +68,8 @@ def test_sync_prints_a_line_per_account_and_status_shows_it(
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("gmail work: 2 new exchanges (of 2), 0 new contacts, 2 discovered,")
     assert "quota units" in line
-    # The refresh went to the configured server (the file names Google's own endpoint), and
-    # the refreshed token was saved with mode 0600 in a 0700 folder.
+    # The refresh went to the file's token_uri (google-auth's own loader would have put
+    # Google's there), and the refreshed token was saved with mode 0600 in a 0700 folder.
     assert google.token_refreshes == 1
     assert stat.S_IMODE(account.stat().st_mode) == 0o600
     assert stat.S_IMODE(account.parent.stat().st_mode) == 0o700

@@ -41,9 +41,8 @@ def scope_urls(names: Sequence[str]) -> list[str]:
     return urls
 
 
-def load_credentials(path: Path, api_endpoint: str = "") -> Credentials:
-    """The credentials of a token file. With `api_endpoint` and a file written for Google, the
-    refresh goes to that server's `token` path instead (tests, proxies)."""
+def load_credentials(path: Path) -> Credentials:
+    """The credentials of a token file; refreshes go to the file's own `token_uri`."""
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -55,8 +54,6 @@ def load_credentials(path: Path, api_endpoint: str = "") -> Credentials:
     if not isinstance(info, dict) or not info.get("refresh_token"):
         raise NetgardenError(f"{path}: the token has no refresh_token; run `netgarden auth gmail`")
     token_uri = str(info.get("token_uri") or GOOGLE_TOKEN_URI)
-    if api_endpoint and token_uri == GOOGLE_TOKEN_URI:
-        token_uri = api_endpoint.rstrip("/") + "/token"
     expiry = None
     if info.get("expiry"):
         try:
