@@ -1,0 +1,1 @@
+"""The Google connector: Gmail message metadata, Google Contacts and Google Calendar."""
