@@ -785,6 +785,7 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
     or an account name). A first sync backfills `backfill_days` of mail (365)."""
     import time
 
+    from google.auth.exceptions import RefreshError
     from googleapiclient.errors import HttpError
 
     from connectors.base import ReadOptions
@@ -824,6 +825,13 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
             except HttpError as exc:
                 failed += 1
                 app.warn(f"gmail {account.account}: {connector_error(exc)}")
+                continue
+            except RefreshError:
+                failed += 1
+                app.warn(
+                    f"gmail {account.account}: Google no longer accepts the sign-in (expired or "
+                    f"revoked); run `netgarden auth gmail --account {account.account}` again"
+                )
                 continue
             except NetgardenError as exc:
                 failed += 1

@@ -87,6 +87,14 @@ def test_a_missing_token_is_one_line_and_exit_3(account: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_revoked_sign_in_is_one_line_and_exit_3(account: Path, google: FakeGoogle) -> None:
+    google.refresh_token = "another"  # Google no longer knows the stored refresh token
+    result = run("sync")
+    assert result.exit_code == 3
+    assert "no longer accepts the sign-in" in result.stderr
+    assert "Traceback" not in result.output
+
+
 def test_revoke_forgets_the_token(account: Path) -> None:
     result = run("auth", "gmail", "--revoke", "--account", "work")
     assert result.exit_code == 0
