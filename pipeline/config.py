@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -58,6 +58,9 @@ max_recipients = 20
 """
 
 
+_Account = TypeVar("_Account", "GmailAccount", "OutlookAccount")
+
+
 @dataclass(frozen=True)
 class GmailAccount:
     """A `[[gmail]]` table: one Google account that `netgarden sync gmail` reads.
@@ -77,6 +80,40 @@ class GmailAccount:
 
 
 @dataclass(frozen=True)
+class OutlookAccount:
+    """An `[[outlook]]` table: one Microsoft 365 or Outlook.com account.
+
+    `token_cache` is msal's serialized token cache, relative to the home (`auth outlook`
+    writes it). `authority` and `graph_endpoint` default to Microsoft's own (set them for
+    national clouds, proxies and test servers). With `app_only`, the organisation's app signs
+    in with `client_secret_file` (client credentials) and reads the `mailboxes` listed.
+    """
+
+    account: str
+    client_id: str = ""
+    tenant: str = "common"
+    token_cache: str = ""
+    authority: str = ""
+    graph_endpoint: str = ""
+    app_only: bool = False
+    client_secret_file: str = ""
+    mailboxes: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()
+    backfill_days: int = 365
+
+    def cache_path(self, home: Path) -> Path:
+        return home / (self.token_cache or f"tokens/outlook-{self.account}.json")
+
+    @property
+    def authority_url(self) -> str:
+        return self.authority or f"https://login.microsoftonline.com/{self.tenant}"
+
+    @property
+    def graph_url(self) -> str:
+        return (self.graph_endpoint or "https://graph.microsoft.com/v1.0").rstrip("/")
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings read from `config.toml`; every field has a default."""
 
@@ -91,6 +128,7 @@ class Config:
     max_recipients: int = DEFAULT_MAX_RECIPIENTS
     role_senders: tuple[str, ...] = DEFAULT_ROLE_SENDERS
     gmail: tuple[GmailAccount, ...] = ()
+    outlook: tuple[OutlookAccount, ...] = ()
 
     @property
     def store_path(self) -> Path:
@@ -155,7 +193,9 @@ def load_config(home: Path) -> Config:
             suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
             raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
         if key == "gmail":
-            values[key] = _gmail_accounts(path, value)
+            values[key] = _accounts(path, "gmail", value, GmailAccount)
+        elif key == "outlook":
+            values[key] = _accounts(path, "outlook", value, OutlookAccount)
         else:
             values[key] = _typed(path, key, value, str(known[key]))
     config = Config(home=home, **values)
@@ -164,6 +204,12 @@ def load_config(home: Path) -> Config:
             ZoneInfo(config.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise ConfigError(f"{path}: unknown timezone '{config.timezone}'") from None
+    for gmail in config.gmail:
+        if gmail.quota_units_per_minute < 100:
+            raise ConfigError(f"{path}: 'quota_units_per_minute' must be at least 100")
+    for outlook in config.outlook:
+        if not outlook.client_id:
+            raise ConfigError(f"{path}: [[outlook]] {outlook.account!r} needs a 'client_id'")
     if config.max_recipients < 1:
         raise ConfigError(f"{path}: 'max_recipients' must be at least 1")
     bad = [a for a in config.me if "@" not in a]
@@ -186,31 +232,33 @@ def _typed(path: Path, key: str, value: object, kind: str) -> object:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: '{key}' must be a whole number")
         return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: '{key}' must be true or false")
+        return value
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f'{path}: \'{key}\' must be a list of strings, like ["a", "b"]')
     return tuple(value)
 
 
-def _gmail_accounts(path: Path, value: object) -> tuple[GmailAccount, ...]:
-    """The `[[gmail]]` tables, each checked like the top-level settings."""
+def _accounts(path: Path, kind: str, value: object, cls: type[_Account]) -> tuple[_Account, ...]:
+    """The `[[gmail]]` or `[[outlook]]` tables, each checked like the top-level settings."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{path}: 'gmail' must be [[gmail]] tables")
-    known = {f.name: str(f.type) for f in fields(GmailAccount)}
-    accounts: list[GmailAccount] = []
+        raise ConfigError(f"{path}: '{kind}' must be [[{kind}]] tables")
+    known = {f.name: str(f.type) for f in fields(cls)}
+    accounts: list[_Account] = []
     for table in value:
         values: dict[str, Any] = {}
         for key, item in table.items():
             if key not in known:
                 hint = difflib.get_close_matches(key, sorted(known), n=1)
                 suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise ConfigError(f"{path}: unknown [[gmail]] setting '{key}'{suggestion}")
-            values[key] = _typed(path, f"gmail.{key}", item, known[key])
+                raise ConfigError(f"{path}: unknown [[{kind}]] setting '{key}'{suggestion}")
+            values[key] = _typed(path, f"{kind}.{key}", item, known[key])
         if not values.get("account"):
-            raise ConfigError(f"{path}: a [[gmail]] table needs an 'account' name")
-        account = GmailAccount(**values)
-        if account.quota_units_per_minute < 100:
-            raise ConfigError(f"{path}: 'quota_units_per_minute' must be at least 100")
+            raise ConfigError(f"{path}: a [[{kind}]] table needs an 'account' name")
+        account = cls(**values)
         if any(a.account == account.account for a in accounts):
-            raise ConfigError(f"{path}: two [[gmail]] tables are called {account.account!r}")
+            raise ConfigError(f"{path}: two [[{kind}]] tables are called {account.account!r}")
         accounts.append(account)
     return tuple(accounts)
