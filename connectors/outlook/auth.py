@@ -1,0 +1,132 @@
+"""Microsoft sign-in with msal: device code (or a browser), silent refresh, client credentials.
+
+msal's `SerializableTokenCache` is the only thing kept: a file of mode 0600 in a folder of mode
+0700, written only when msal changed it. No token is printed or logged. (msal-extensions'
+encrypted persistence needs libsecret, which a headless Linux box lacks; a private file is what
+works everywhere.)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import msal
+
+from pipeline.config import OutlookAccount
+from pipeline.errors import NetgardenError
+
+#: Read-only delegated scopes (msal adds openid, profile and offline_access itself).
+SCOPES = ["Mail.ReadBasic", "Contacts.Read", "Calendars.Read", "User.Read"]
+#: An app signing in as itself asks for what its admin granted.
+APP_SCOPES = ["https://graph.microsoft.com/.default"]
+
+
+class Throttled(NetgardenError):
+    """The sign-in service answered 429 (msal replays that answer until Retry-After passes)."""
+
+
+def load_cache(path: Path) -> msal.SerializableTokenCache:
+    """The account's token cache (empty when there is none yet)."""
+    cache = msal.SerializableTokenCache()
+    if path.exists():
+        try:
+            cache.deserialize(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise NetgardenError(f"{path}: not a token cache ({exc})") from None
+    return cache
+
+
+def save_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
+    """Write the cache atomically, mode 0600 in a 0700 folder, if msal changed it."""
+    if not cache.has_state_changed:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(cache.serialize())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    cache.has_state_changed = False
+
+
+def _options(account: OutlookAccount) -> dict[str, Any]:
+    # Instance discovery asks Microsoft which clouds exist: wrong for a test server or proxy.
+    return {"authority": account.authority_url, "instance_discovery": not account.authority}
+
+
+def public_app(
+    account: OutlookAccount, cache: msal.SerializableTokenCache
+) -> msal.PublicClientApplication:
+    return msal.PublicClientApplication(account.client_id, token_cache=cache, **_options(account))
+
+
+def confidential_app(
+    account: OutlookAccount, cache: msal.SerializableTokenCache, secret: str
+) -> msal.ConfidentialClientApplication:
+    return msal.ConfidentialClientApplication(
+        account.client_id, client_credential=secret, token_cache=cache, **_options(account)
+    )
+
+
+def _token(result: dict[str, Any] | None, what: str) -> str:
+    """The access token of an msal result, or one clear error."""
+    if result and "access_token" in result:
+        return str(result["access_token"])
+    if not result:
+        raise NetgardenError(f"{what}: not signed in; run `netgarden auth outlook` first")
+    description = str(result.get("error_description") or result.get("error") or "")
+    first_line = description.splitlines()[0] if description else "no reason given"
+    if (
+        "429" in description
+        or "throttl" in description.lower()
+        or result.get("error") in ("temporarily_unavailable",)
+    ):
+        raise Throttled(f"{what}: the sign-in service is throttling; next try later ({first_line})")
+    raise NetgardenError(f"{what}: sign-in failed ({first_line}); run `netgarden auth outlook`")
+
+
+def device_sign_in(
+    app: msal.PublicClientApplication, tell: Callable[[str], None]
+) -> dict[str, Any]:
+    """The device code flow: tell the user where to go and which code to type, then wait."""
+    flow = app.initiate_device_flow(scopes=SCOPES)
+    if "user_code" not in flow:
+        raise NetgardenError(f"device sign-in could not start: {_token(flow, 'sign-in')}")
+    # msal's own message holds exactly the address and the code, nothing secret.
+    tell(str(flow.get("message") or f"Open {flow['verification_uri']}: {flow['user_code']}"))
+    result = app.acquire_token_by_device_flow(flow)
+    _token(result, "sign-in")
+    return dict(result)
+
+
+def browser_sign_in(app: msal.PublicClientApplication) -> dict[str, Any]:
+    """The interactive flow (a local browser, a loopback redirect)."""
+    result = app.acquire_token_interactive(scopes=SCOPES)
+    _token(result, "sign-in")
+    return dict(result)
+
+
+def user_token(
+    app: msal.PublicClientApplication, what: str, *, fresh: bool = False
+) -> tuple[str, str]:
+    """(access token, the signed-in address) from the cache, refreshed silently (`fresh`:
+    even when the cached one has not expired, after Graph refused it)."""
+    accounts = app.get_accounts()
+    if not accounts:
+        raise NetgardenError(f"{what}: not signed in; run `netgarden auth outlook` first")
+    result = app.acquire_token_silent(SCOPES, account=accounts[0], force_refresh=fresh)
+    return _token(result, what), str(accounts[0].get("username", "")).lower()
+
+
+def app_token(app: msal.ConfidentialClientApplication, what: str) -> str:
+    """An app-only access token (client credentials)."""
+    return _token(app.acquire_token_for_client(scopes=APP_SCOPES), what)
