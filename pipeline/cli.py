@@ -15,7 +15,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -775,79 +775,246 @@ def auth_gmail(
         app.say(f"added a [[gmail]] table for {account!r} to config.toml")
 
 
+@auth.command("outlook")
+@click.option("--client-id", help="The app (client) id of your Microsoft Entra app registration.")
+@click.option("--tenant", help="Directory (tenant) id or domain; default: the config's, or common.")
+@click.option("--account", default="default", show_default=True, help="A name for the account.")
+@click.option("--browser", is_flag=True, help="Sign in in a local browser instead of a code.")
+@click.option(
+    "--app-only",
+    is_flag=True,
+    help="Check the app's own sign-in (client credentials) for the config's mailboxes.",
+)
+@click.option("--revoke", is_flag=True, help="Forget the account's token cache.")
+@click.pass_context
+def auth_outlook(
+    ctx: click.Context,
+    client_id: str | None,
+    tenant: str | None,
+    account: str,
+    browser: bool,
+    app_only: bool,
+    revoke: bool,
+) -> None:
+    """Sign in to Microsoft 365 or Outlook.com (read-only) with a device code.
+
+    Prints the address to open on any device and the code to type there; works without a
+    terminal to type into. The token cache is stored with mode 0600 and refreshed silently.
+    """
+    from connectors.outlook.auth import (
+        app_token,
+        browser_sign_in,
+        confidential_app,
+        device_sign_in,
+        load_cache,
+        public_app,
+        save_cache,
+    )
+    from pipeline.config import OutlookAccount
+
+    app = _app(ctx)
+    known = {a.account: a for a in app.config.outlook}
+    settings = known.get(account) or OutlookAccount(
+        account, client_id=client_id or "", tenant=tenant or "common"
+    )
+    if client_id or tenant:
+        settings = replace(
+            settings,
+            client_id=client_id or settings.client_id,
+            tenant=tenant or settings.tenant,
+        )
+    cache_path = settings.cache_path(app.home)
+    if revoke:
+        if cache_path.exists():
+            cache_path.unlink()
+            app.say(f"forgot the token cache of {account} ({cache_path})")
+        else:
+            app.say(f"{account} has no token cache to forget")
+        return
+    if not settings.client_id:
+        raise click.UsageError("--client-id is required (or a [[outlook]] table with one)")
+    app.home.mkdir(parents=True, exist_ok=True)
+    app.home.chmod(0o700)
+    cache = load_cache(cache_path)
+    try:
+        if app_only or settings.app_only:
+            secret_path = app.home / (settings.client_secret_file or "outlook-client-secret")
+            try:
+                secret = secret_path.read_text(encoding="utf-8").strip()
+            except OSError:
+                raise NetgardenError(f"{secret_path}: the app's client secret is missing") from None
+            app_token(confidential_app(settings, cache, secret), f"outlook {account}")
+            app.say(f"the app signs in for {account}")
+        elif browser:
+            browser_sign_in(public_app(settings, cache))
+        else:
+            device_sign_in(public_app(settings, cache), lambda text: click.echo(text, err=True))
+    finally:
+        save_cache(cache, cache_path)
+    app.say(f"signed in; token cache stored in {cache_path} (mode 0600)")
+    if account not in known:
+        with (app.home / "config.toml").open("a", encoding="utf-8") as handle:
+            handle.write(
+                f'\n[[outlook]]\naccount = "{account}"\nclient_id = "{settings.client_id}"\n'
+                f'tenant = "{settings.tenant}"\n'
+            )
+        app.say(f"added an [[outlook]] table for {account!r} to config.toml")
+
+
 @main.command()
 @click.argument("sources", nargs=-1)
 @click.option("--since", help="Backfill mail from this date (YYYY-MM-DD) on a first sync.")
 @click.option("--all", "everything", is_flag=True, help="Backfill all mail on a first sync.")
 @click.pass_context
 def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everything: bool) -> None:
-    """Pull what changed from the configured accounts (all of them, or those named: `gmail`
-    or an account name). A first sync backfills `backfill_days` of mail (365)."""
+    """Pull what changed from the configured accounts (all of them, or those named: `gmail`,
+    `outlook` or an account name). A first Gmail sync backfills `backfill_days` of mail."""
+    from pipeline.store import Store
+
+    app = _app(ctx)
+    config = app.config
+    gmail = [a for a in config.gmail if not sources or "gmail" in sources or a.account in sources]
+    outlook = [
+        a for a in config.outlook if not sources or "outlook" in sources or a.account in sources
+    ]
+    if not gmail and not outlook:
+        _fail(
+            "no account to sync; sign in with `netgarden auth gmail` or `netgarden auth outlook`"
+            if not config.gmail and not config.outlook
+            else f"no configured account is called {', '.join(sources)}"
+        )
+    start_day = date.fromisoformat(since) if since else None
+    failed = 0
+    with Store(config.store_path) as store:
+        for google in gmail:
+            failed += not _sync_gmail(app, store, google, start_day, everything)
+        for microsoft in outlook:
+            failed += not _sync_outlook(app, store, microsoft)
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+def _options(config: Config) -> Any:
+    from connectors.base import ReadOptions
+
+    return ReadOptions(
+        config.default_region, config.windows_codepage, config.timezone, config.mail_policy()
+    )
+
+
+def _sync_gmail(app: App, store: Any, account: Any, since: date | None, everything: bool) -> bool:
+    """Sync one Google account; say one line; False when it failed."""
     import time
 
     from google.auth.exceptions import RefreshError
     from googleapiclient.errors import HttpError
 
-    from connectors.base import ReadOptions
     from connectors.gmail.auth import load_credentials, save_credentials
     from connectors.gmail.sync import GmailConnector, connector_error
     from pipeline.runner import sync_source
-    from pipeline.store import Store
 
-    app = _app(ctx)
-    config = app.config
-    accounts = [
-        a for a in config.gmail if not sources or "gmail" in sources or a.account in sources
-    ]
-    if not accounts:
-        _fail(
-            "no account to sync; sign in with `netgarden auth gmail --client-secrets FILE`"
-            if not config.gmail
-            else f"no configured account is called {', '.join(sources)}"
+    label = f"gmail {account.account}"
+    began = time.monotonic()
+    try:
+        credentials = load_credentials(account.token_path(app.home))
+        connector = GmailConnector(
+            account, credentials, _options(app.config), since=since, everything=everything
         )
-    start_day = date.fromisoformat(since) if since else None
-    options = ReadOptions(
-        config.default_region, config.windows_codepage, config.timezone, config.mail_policy()
+        with _sync_progress(app, connector):
+            summary = sync_source(store, connector)
+        if credentials.token:
+            save_credentials(credentials, account.token_path(app.home))
+    except HttpError as exc:
+        app.warn(f"{label}: {connector_error(exc)}")
+        return False
+    except RefreshError:
+        app.warn(
+            f"{label}: Google no longer accepts the sign-in (expired or revoked); "
+            f"run `netgarden auth gmail --account {account.account}` again"
+        )
+        return False
+    except NetgardenError as exc:
+        app.warn(f"{label}: {exc}")
+        return False
+    _say_summary(app, label, summary, f"{connector.caller.ledger.units} quota units", began)
+    return True
+
+
+def _sync_outlook(app: App, store: Any, account: Any) -> bool:
+    """Sync one Microsoft account (each listed mailbox with app-only access); False on failure."""
+    import time
+
+    from connectors.outlook.auth import (
+        app_token,
+        confidential_app,
+        load_cache,
+        public_app,
+        save_cache,
+        user_token,
     )
-    failed = 0
-    with Store(config.store_path) as store:
-        for account in accounts:
-            began = time.monotonic()
+    from connectors.outlook.graph import Graph
+    from connectors.outlook.sync import OutlookConnector
+    from pipeline.runner import sync_source
+
+    label = f"outlook {account.account}"
+    cache_path = account.cache_path(app.home)
+    ok = True
+    try:
+        cache = load_cache(cache_path)
+    except NetgardenError as exc:
+        app.warn(f"{label}: {exc}")
+        return False
+    try:
+        if account.app_only:
+            secret_path = app.home / (account.client_secret_file or "outlook-client-secret")
             try:
-                credentials = load_credentials(account.token_path(app.home))
-                connector = GmailConnector(
-                    account, credentials, options, since=start_day, everything=everything
-                )
+                secret = secret_path.read_text(encoding="utf-8").strip()
+            except OSError:
+                raise NetgardenError(f"{secret_path}: the app's client secret is missing") from None
+            confidential = confidential_app(account, cache, secret)
+            jobs = [
+                (m, frozenset({m.lower()}), lambda fresh: app_token(confidential, label))
+                for m in account.mailboxes
+            ]
+            if not jobs:
+                raise NetgardenError("app-only access needs `mailboxes = [...]` to read")
+        else:
+            public = public_app(account, cache)
+            _, username = user_token(public, label)
+            jobs = [
+                ("", frozenset({username}), lambda fresh: user_token(public, label, fresh=fresh)[0])
+            ]
+        for mailbox, me, token in jobs:
+            began = time.monotonic()
+            name = f"{label} {mailbox}".strip()
+            graph = Graph(account.graph_url, token)
+            connector = OutlookConnector(account, graph, _options(app.config), me, mailbox=mailbox)
+            try:
                 with _sync_progress(app, connector):
                     summary = sync_source(store, connector)
-                if credentials.token:
-                    save_credentials(credentials, account.token_path(app.home))
-            except HttpError as exc:
-                failed += 1
-                app.warn(f"gmail {account.account}: {connector_error(exc)}")
-                continue
-            except RefreshError:
-                failed += 1
-                app.warn(
-                    f"gmail {account.account}: Google no longer accepts the sign-in (expired or "
-                    f"revoked); run `netgarden auth gmail --account {account.account}` again"
-                )
-                continue
             except NetgardenError as exc:
-                failed += 1
-                app.warn(f"gmail {account.account}: {exc}")
+                app.warn(f"{name}: {exc}")
+                ok = False
                 continue
-            for note in summary.notes:
-                app.say(f"gmail {account.account}: {note}")
-            ledger = connector.caller.ledger
-            app.say(
-                f"gmail {account.account}: {summary.interactions_new} new exchanges "
-                f"(of {summary.interactions_read}), {summary.contacts.new} new contacts, "
-                f"{summary.contacts_created} discovered, {ledger.units} quota units, "
-                f"{time.monotonic() - began:.1f} s"
-            )
-    if failed:
-        sys.exit(EXIT_PARTIAL)
+            _say_summary(app, name, summary, f"{graph.ledger.requests} requests", began)
+    except NetgardenError as exc:
+        app.warn(f"{label}: {exc}")
+        ok = False
+    finally:
+        save_cache(cache, cache_path)  # msal may have refreshed tokens, even on failure
+    return ok
+
+
+def _say_summary(app: App, label: str, summary: Any, spent: str, began: float) -> None:
+    import time
+
+    for note in summary.notes:
+        app.say(f"{label}: {note}")
+    app.say(
+        f"{label}: {summary.interactions_new} new exchanges (of {summary.interactions_read}), "
+        f"{summary.contacts.new} new contacts, {summary.contacts_created} discovered, {spent}, "
+        f"{time.monotonic() - began:.1f} s"
+    )
 
 
 @main.command("run")
@@ -863,7 +1030,7 @@ def run_(ctx: click.Context, out: Path | None) -> None:
     A failing account does not stop the report; the run then exits 3.
     """
     code = 0
-    if _app(ctx).config.gmail:
+    if _app(ctx).config.gmail or _app(ctx).config.outlook:
         try:
             ctx.invoke(sync)
         except SystemExit as exc:
@@ -907,25 +1074,34 @@ def status(ctx: click.Context) -> None:
 
     app = _app(ctx)
     config = app.config
-    if not config.gmail:
-        click.echo("no accounts configured (`netgarden auth gmail` adds one)")
+    streams: list[tuple[str, str, Path]] = [
+        (f"gmail {a.account}", f"gmail:{a.account}", a.token_path(app.home)) for a in config.gmail
+    ]
+    for outlook in config.outlook:
+        mailboxes = outlook.mailboxes if outlook.app_only else ("",)
+        streams += [
+            (
+                f"outlook {outlook.account} {m}".strip(),
+                f"outlook:{outlook.account}{':' + m if m else ''}",
+                outlook.cache_path(app.home),
+            )
+            for m in mailboxes
+        ]
+    if not streams:
+        click.echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
         return
     now = datetime.now(UTC)
     with Store(config.store_path) as store:
-        for account in config.gmail:
-            token = account.token_path(app.home)
-            when = store.checkpoint_time(f"gmail:{account.account}")
+        for label, stream, token in streams:
+            when = store.checkpoint_time(stream)
             signed = "signed in" if token.exists() else "not signed in"
             if when is None:
-                click.echo(f"gmail {account.account}: {signed}; never synced")
+                click.echo(f"{label}: {signed}; never synced")
                 continue
             age = now - when
             hours = age.total_seconds() / 3600
             old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
-            click.echo(
-                f"gmail {account.account}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, "
-                f"cursor {old} old"
-            )
+            click.echo(f"{label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old")
 
 
 @main.group()
