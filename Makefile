@@ -49,6 +49,7 @@ test: lint typecheck unit
 bench: install
 	$(BIN)/python bench/bench_vcard_import.py
 	$(BIN)/python bench/bench_mbox_import.py
+	$(BIN)/python bench/bench_gmail_sync.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache bench/out
