@@ -998,7 +998,8 @@ def _sync_outlook(app: App, store: Any, account: Any) -> bool:
                 continue
             _say_summary(app, name, summary, f"{graph.ledger.requests} requests", began)
     except NetgardenError as exc:
-        app.warn(f"{label}: {exc}")
+        message = str(exc)
+        app.warn(message if message.startswith(label) else f"{label}: {message}")
         ok = False
     finally:
         save_cache(cache, cache_path)  # msal may have refreshed tokens, even on failure

@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import msal
+import requests
 
 from pipeline.config import OutlookAccount
 from pipeline.errors import NetgardenError
@@ -27,6 +29,23 @@ APP_SCOPES = ["https://graph.microsoft.com/.default"]
 
 class Throttled(NetgardenError):
     """The sign-in service answered 429 (msal replays that answer until Retry-After passes)."""
+
+
+class _SignInSession(requests.Session):
+    """msal's HTTP client, noting when the sign-in service asks to be left alone: msal keeps
+    that time to itself and answers from its cache until then."""
+
+    retry_at: datetime | None = None
+
+    def post(self, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().post(url, *args, **kwargs)
+        if response.status_code in (429, 503):
+            try:
+                seconds = float(response.headers.get("Retry-After", "60"))
+            except ValueError:
+                seconds = 60.0
+            self.retry_at = datetime.now(UTC) + timedelta(seconds=seconds)
+        return response
 
 
 def load_cache(path: Path) -> msal.SerializableTokenCache:
@@ -63,21 +82,34 @@ def _options(account: OutlookAccount) -> dict[str, Any]:
     return {"authority": account.authority_url, "instance_discovery": not account.authority}
 
 
+def _made(factory: Callable[..., Any], account: OutlookAccount, **settings: Any) -> Any:
+    """An msal application; msal reads the authority's configuration as it is made."""
+    session = _SignInSession()
+    try:
+        app = factory(account.client_id, http_client=session, **settings, **_options(account))
+    except requests.RequestException as exc:
+        raise NetgardenError(f"the sign-in service cannot be reached: {exc}") from None
+    except ValueError as exc:
+        raise NetgardenError(f"the sign-in authority is not usable: {exc}") from None
+    app.sign_in_session = session
+    return app
+
+
 def public_app(
     account: OutlookAccount, cache: msal.SerializableTokenCache
 ) -> msal.PublicClientApplication:
-    return msal.PublicClientApplication(account.client_id, token_cache=cache, **_options(account))
+    return _made(msal.PublicClientApplication, account, token_cache=cache)
 
 
 def confidential_app(
     account: OutlookAccount, cache: msal.SerializableTokenCache, secret: str
 ) -> msal.ConfidentialClientApplication:
-    return msal.ConfidentialClientApplication(
-        account.client_id, client_credential=secret, token_cache=cache, **_options(account)
+    return _made(
+        msal.ConfidentialClientApplication, account, client_credential=secret, token_cache=cache
     )
 
 
-def _token(result: dict[str, Any] | None, what: str) -> str:
+def _token(result: dict[str, Any] | None, what: str, app: Any = None) -> str:
     """The access token of an msal result, or one clear error."""
     if result and "access_token" in result:
         return str(result["access_token"])
@@ -90,7 +122,9 @@ def _token(result: dict[str, Any] | None, what: str) -> str:
         or "throttl" in description.lower()
         or result.get("error") in ("temporarily_unavailable",)
     ):
-        raise Throttled(f"{what}: the sign-in service is throttling; next try later ({first_line})")
+        retry_at = getattr(getattr(app, "sign_in_session", None), "retry_at", None)
+        when = f"{retry_at:%Y-%m-%d %H:%M:%S} UTC" if retry_at else "a later run"
+        raise Throttled(f"{what}: the signed-in service is throttling; next try at {when}")
     raise NetgardenError(f"{what}: sign-in failed ({first_line}); run `netgarden auth outlook`")
 
 
@@ -123,10 +157,21 @@ def user_token(
     accounts = app.get_accounts()
     if not accounts:
         raise NetgardenError(f"{what}: not signed in; run `netgarden auth outlook` first")
-    result = app.acquire_token_silent(SCOPES, account=accounts[0], force_refresh=fresh)
-    return _token(result, what), str(accounts[0].get("username", "")).lower()
+    try:
+        result = app.acquire_token_silent_with_error(
+            SCOPES, account=accounts[0], force_refresh=fresh
+        )
+    except requests.RequestException as exc:
+        raise NetgardenError(f"{what}: the sign-in service cannot be reached: {exc}") from None
+    if result is None:
+        raise NetgardenError(f"{what}: the sign-in has expired; run `netgarden auth outlook` again")
+    return _token(result, what, app), str(accounts[0].get("username", "")).lower()
 
 
 def app_token(app: msal.ConfidentialClientApplication, what: str) -> str:
     """An app-only access token (client credentials)."""
-    return _token(app.acquire_token_for_client(scopes=APP_SCOPES), what)
+    try:
+        result = app.acquire_token_for_client(scopes=APP_SCOPES)
+    except requests.RequestException as exc:
+        raise NetgardenError(f"{what}: the sign-in service cannot be reached: {exc}") from None
+    return _token(result, what, app)

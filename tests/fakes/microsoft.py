@@ -1300,30 +1300,38 @@ class FakeMicrosoft:
         headers: Sequence[tuple[str, str]] | Mapping[str, str] | None = None,
         subject: str = "",
         is_read: bool = True,
+        replace_headers: bool = False,
         mailbox: str | None = None,
     ) -> str:
         """Deliver a message to a folder (naive datetimes are UTC); returns its id.
 
-        ``headers`` (internetMessageHeaders, returned only when selected) default to From, To,
-        Cc, Subject, Date, Message-ID and MIME headers built from the other arguments.
+        internetMessageHeaders (returned only when selected) are From, To, Cc, Subject, Date,
+        Message-ID and MIME headers built from the other arguments, plus ``headers``: a given
+        header replaces the generated ones of the same name (case-insensitive). With
+        ``replace_headers`` the message has exactly ``headers``.
         """
-        if headers is None:
-            header_list = [("From", _header_address(from_))]
-            if to:
-                header_list.append(("To", ", ".join(_header_address(a) for a in to)))
-            if cc:
-                header_list.append(("Cc", ", ".join(_header_address(a) for a in cc)))
-            header_list += [
-                ("Subject", subject),
-                ("Date", format_datetime(_utc(sent))),
-                ("Message-ID", internet_message_id),
-                ("MIME-Version", "1.0"),
-                ("Content-Type", "text/plain; charset=utf-8"),
-            ]
-        elif isinstance(headers, Mapping):
-            header_list = [(str(k), str(v)) for k, v in headers.items()]
-        else:
-            header_list = [(str(k), str(v)) for k, v in headers]
+        given = [
+            (str(k), str(v))
+            for k, v in (headers.items() if isinstance(headers, Mapping) else headers or ())
+        ]
+        generated = [("From", _header_address(from_))]
+        if to:
+            generated.append(("To", ", ".join(_header_address(a) for a in to)))
+        if cc:
+            generated.append(("Cc", ", ".join(_header_address(a) for a in cc)))
+        generated += [
+            ("Subject", subject),
+            ("Date", format_datetime(_utc(sent))),
+            ("Message-ID", internet_message_id),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", "text/plain; charset=utf-8"),
+        ]
+        overridden = {name.lower() for name, _ in given}
+        header_list = (
+            given
+            if replace_headers
+            else [(n, v) for n, v in generated if n.lower() not in overridden] + given
+        )
         with self._lock:
             owner = self._user(mailbox)
             target = self._folder(owner, folder)

@@ -357,6 +357,7 @@ def test_message_delta_pages_select_and_incremental_round(fake: FakeMicrosoft) -
         sent=BASE,
         received=BASE,
         internet_message_id="<sent@example.com>",
+        headers={"List-Unsubscribe": "<mailto:leave@example.com>"},
     )
     changes, next_link = delta_round(fake, token, delta_link)
     changed = changes[0]["value"]
@@ -376,6 +377,7 @@ def test_message_delta_pages_select_and_incremental_round(fake: FakeMicrosoft) -
         fake, token, "/me/mailFolders/sentitems/messages/delta?$select=internetMessageHeaders"
     ).json()["value"][0]["internetMessageHeaders"]
     assert {"name": "Message-ID", "value": "<sent@example.com>"} in headers
+    assert {"name": "List-Unsubscribe", "value": "<mailto:leave@example.com>"} in headers
     bad = get(fake, token, "/me/mailFolders/inbox/messages/delta?$select=nonsense")
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "RequestBroker--ParseUri")
 
