@@ -50,6 +50,7 @@ bench: install
 	$(BIN)/python bench/bench_vcard_import.py
 	$(BIN)/python bench/bench_mbox_import.py
 	$(BIN)/python bench/bench_gmail_sync.py
+	$(BIN)/python bench/bench_outlook_sync.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache bench/out
