@@ -7,9 +7,10 @@ A cancelled meeting, one the user declined, and one with no one else do not coun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pipeline.mail import MailPolicy
 from pipeline.model import Handle, Interaction
@@ -65,3 +66,42 @@ def meeting_exchanges(
         Interaction(start, "mutual", "meeting", Handle("email", email), source, key, name)
         for email, name in others.items()
     ]
+
+
+class Upcoming:
+    """Meetings still to come, kept in an API connector's cursor until they take place.
+
+    A calendar sync token (Google's, Graph's delta) sends an event again only when it changes,
+    so a meeting seen before it started would otherwise never be recorded. The saved form is
+    plain JSON: event id -> [start, key, [[address, name], ...]].
+    """
+
+    def __init__(self, saved: Mapping[str, Any] | None = None) -> None:
+        self.items: dict[str, list[Any]] = dict(saved or {})
+
+    def forget(self, event_id: str) -> None:
+        """The event changed (or was cancelled): what was held for it no longer holds."""
+        self.items.pop(event_id, None)
+
+    def hold(self, event_id: str, meetings: list[Interaction]) -> None:
+        """Keep the exchanges of a meeting that has not started yet."""
+        if meetings:
+            first = meetings[0]
+            self.items[event_id] = [
+                first.at.isoformat(),
+                first.key,
+                [[m.counterpart.value, m.name] for m in meetings],
+            ]
+
+    def due(self, now: datetime, source: str) -> list[Interaction]:
+        """The exchanges of held meetings that have started by `now` (no longer held)."""
+        found: list[Interaction] = []
+        for event_id, (start_text, key, people) in list(self.items.items()):
+            start = datetime.fromisoformat(start_text)
+            if start <= now:
+                del self.items[event_id]
+                found.extend(
+                    Interaction(start, "mutual", "meeting", Handle("email", e), source, key, n)
+                    for e, n in people
+                )
+        return found

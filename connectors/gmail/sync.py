@@ -36,8 +36,8 @@ from connectors.gmail.parse import (
 from pipeline.config import GmailAccount, zone
 from pipeline.errors import NetgardenError
 from pipeline.mail import MailPolicy, exchanges, noise
-from pipeline.meetings import meeting_exchanges, meeting_key
-from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Handle, Interaction, Record, Skipped
+from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
+from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Interaction, Record, Skipped
 
 GOOGLE_ROOT = "https://www.googleapis.com/"
 _PAGE = 500
@@ -377,7 +377,7 @@ class GmailConnector:
         user_zone = zone(self.options.timezone)
         policy = self._mail_policy
         # A full re-read finds every upcoming meeting again.
-        upcoming: dict[str, list[Any]] = dict((state.get("upcoming") or {}) if token else {})
+        upcoming = Upcoming(state.get("upcoming") if token else None)
         horizon = now + timedelta(days=_UPCOMING_DAYS)
         while True:
             arguments: dict[str, Any] = {
@@ -397,7 +397,7 @@ class GmailConnector:
             skipped: Counter[str] = Counter()
             for event in page.get("items", []):
                 event_id = str(event.get("id", ""))
-                upcoming.pop(event_id, None)
+                upcoming.forget(event_id)
                 start = event_start(event, user_zone)
                 if start is None or start > horizon:
                     continue
@@ -410,35 +410,21 @@ class GmailConnector:
                     source=self.name,
                 )
                 if start > now:
-                    if meetings:
-                        upcoming[event_id] = [
-                            start.isoformat(),
-                            meetings[0].key,
-                            [[m.counterpart.value, m.name] for m in meetings],
-                        ]
+                    upcoming.hold(event_id, meetings)
                     continue
                 if reason:
                     skipped[reason] += 1
                 found.extend(meetings)
             page_token = page.get("nextPageToken")
             if not page_token:
-                for event_id, (start_text, key, people) in list(upcoming.items()):
-                    start = datetime.fromisoformat(start_text)
-                    if start <= now:
-                        del upcoming[event_id]
-                        found.extend(
-                            Interaction(
-                                start, "mutual", "meeting", Handle("email", e), self.name, key, n
-                            )
-                            for e, n in people
-                        )
+                found.extend(upcoming.due(now, self.name))
             yield from found
             for reason, count in skipped.items():
                 yield Skipped(reason, count=count)
             if not page_token:
                 if page.get("nextSyncToken"):
                     state["calendar"] = page["nextSyncToken"]
-                state["upcoming"] = upcoming
+                state["upcoming"] = upcoming.items
                 yield self._checkpoint(state)
                 return
 

@@ -30,13 +30,11 @@ from connectors.outlook.parse import (
 from pipeline.config import OutlookAccount, zone
 from pipeline.errors import CursorExpired
 from pipeline.mail import exchanges
-from pipeline.meetings import meeting_exchanges, meeting_key
+from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
 from pipeline.model import (
     Checkpoint,
     ExchangeRow,
     Exchanges,
-    Handle,
-    Interaction,
     Record,
     Skipped,
 )
@@ -170,14 +168,14 @@ class OutlookConnector:
         begin = (now - timedelta(days=self.account.backfill_days)).strftime("%Y-%m-%dT00:00:00Z")
         end = (now + timedelta(days=_UPCOMING_DAYS)).strftime("%Y-%m-%dT00:00:00Z")
         start = f"{self._prefix}/calendarView/delta?startDateTime={begin}&endDateTime={end}"
-        upcoming: dict[str, list[Any]] = dict(state.get("upcoming") or {})
+        upcoming = Upcoming(state.get("upcoming"))
         user_zone = zone(self.options.timezone)
 
         def records(values: list[dict[str, Any]]) -> Iterator[Record]:
             skipped: Counter[str] = Counter()
             for event in values:
                 event_id = str(event.get("id", ""))
-                upcoming.pop(event_id, None)
+                upcoming.forget(event_id)
                 begins = event_start(event, user_zone)
                 if begins is None:
                     continue
@@ -190,12 +188,7 @@ class OutlookConnector:
                     source=self.name,
                 )
                 if begins > now:
-                    if meetings:
-                        upcoming[event_id] = [
-                            begins.isoformat(),
-                            meetings[0].key,
-                            [[m.counterpart.value, m.name] for m in meetings],
-                        ]
+                    upcoming.hold(event_id, meetings)
                     continue
                 if reason:
                     skipped[reason] += 1
@@ -204,13 +197,6 @@ class OutlookConnector:
                 yield Skipped(reason, count=count)
 
         yield from self._delta(state, "calendar", start, records)
-        for event_id, (begins_text, key, people) in list(upcoming.items()):
-            begins = datetime.fromisoformat(begins_text)
-            if begins <= now:
-                del upcoming[event_id]
-                for email, name in people:
-                    yield Interaction(
-                        begins, "mutual", "meeting", Handle("email", email), self.name, key, name
-                    )
-        state["upcoming"] = upcoming
+        yield from upcoming.due(now, self.name)
+        state["upcoming"] = upcoming.items
         yield self._checkpoint(state)

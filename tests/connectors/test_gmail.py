@@ -277,3 +277,29 @@ def test_token_refresh_goes_to_the_files_token_uri(tmp_path: Path, google: FakeG
     # Nothing from the mailbox but addresses and times: no subject in the store.
     dump = "\n".join(sqlite3.connect(tmp_path / "s.sqlite").iterdump())
     assert "never stored" not in dump
+
+
+def test_a_meeting_seen_before_it_starts_is_recorded_once_it_has(
+    tmp_path: Path, google: FakeGoogle
+) -> None:
+    start = NOW + timedelta(days=2)
+    google.add_event(
+        {
+            "id": "later",
+            "iCalUID": "later@google.com",
+            "status": "confirmed",
+            "start": {"dateTime": start.isoformat()},
+            "end": {"dateTime": (start + timedelta(hours=1)).isoformat()},
+            "organizer": {"email": ME, "self": True},
+            "attendees": [{"email": "eve@example.com", "responseStatus": "accepted"}],
+        }
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        sync_source(store, connector(tmp_path, google))
+        assert store.interaction_count() == 0  # not yet
+        later = connector(tmp_path, google)
+        later.now = lambda: NOW + timedelta(days=3)
+        sync_source(store, later)  # the event did not change: the sync token sends nothing
+        assert exchanges(store) == [
+            (f"ics:later@google.com:{start.isoformat()}", "eve@example.com", "mutual")
+        ]

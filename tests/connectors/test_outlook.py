@@ -234,3 +234,24 @@ def test_a_killed_run_resumes_from_its_last_page(tmp_path: Path, microsoft: Fake
         assert "next" in state["mail/inbox"]
         sync_source(store, connector(microsoft))
         assert store.interaction_count() == 40
+
+
+def test_a_meeting_seen_before_it_starts_is_recorded_once_it_has(
+    tmp_path: Path, microsoft: FakeMicrosoft
+) -> None:
+    start = NOW + timedelta(days=2)
+    microsoft.add_event(
+        "Later",
+        start=start,
+        end=start + timedelta(hours=1),
+        organizer=("Me", ME),
+        attendees=[(("Eve", "eve@example.com"), "required", "accepted")],
+        ical_uid="later-uid",
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        sync_source(store, connector(microsoft))
+        assert store.interaction_count() == 0
+        later = connector(microsoft)
+        later.now = lambda: NOW + timedelta(days=3)
+        sync_source(store, later)
+        assert rows(store) == [(f"ics:later-uid:{start.isoformat()}", "eve@example.com", "mutual")]
