@@ -133,9 +133,6 @@ def _clean_name(name: str, email: str) -> str:
 @lru_cache(maxsize=32768)
 def _address(name: str, raw: str) -> Address | None:
     email = normalize_email(raw)
-    if email is None and raw.find(" at ") > 0 and raw.find("@") < 0:
-        # Mailing-list archives (pipermail) write "jane at example.com".
-        email = normalize_email(raw.replace(" at ", "@", 1).replace(" ", ""))
     if email is None:
         return None
     return Address(email, _clean_name(name, email))
@@ -148,12 +145,19 @@ _ITEM_RE = re.compile(
     r'|([^\s,"<>;:()\\]+@[^\s,"<>;:()\\]+))\s*(?=,|$)'
 )
 _QUOTED_PAIR_RE = re.compile(r"\\(.)")
+# Mailing-list archives (pipermail) hide addresses as "jane at example.com (Jane Roe)".
+_ARCHIVED_RE = re.compile(r"\s*([^\s@<>(),]+) at ([^\s@<>(),]+\.[^\s@<>(),]+)\s*(?:\((.*)\))?\s*")
 
 
 def parse_addresses(value: str) -> tuple[Address, ...]:
     """The addresses of an address-list header, lowercased, display names decoded; parts that
     are not addresses (undisclosed-recipients:;, X.500 paths) are left out."""
     found: list[Address] = []
+    if value.find("@") < 0:
+        archived = _ARCHIVED_RE.fullmatch(value)
+        if archived is not None:
+            address = _address(archived.group(3) or "", f"{archived[1]}@{archived[2]}")
+            return (address,) if address is not None else ()
     position = 0
     end = len(value)
     while position < end:
@@ -173,8 +177,6 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
         found = []
         for name, raw in getaddresses([value]):
             address = _address(name, raw)
-            if address is None and raw.find("@") < 0 and name.find(" at ") > 0:
-                address = _address("", name)
             if address is not None:
                 found.append(address)
     return tuple(found)

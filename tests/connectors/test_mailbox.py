@@ -355,3 +355,17 @@ def test_a_folder_of_eml_files_and_a_single_eml(tmp_path: Path) -> None:
     assert [e[1] for e in exchanges(read(folder))] == ["ann@example.com", "bob@example.com"]
     assert detect(folder / "a.eml") is EmlConnector
     assert [e[1] for e in exchanges(read(folder / "a.eml"))] == ["ann@example.com"]
+
+
+def test_a_mailing_list_archive_address_written_with_at_is_an_address(tmp_path: Path) -> None:
+    path = tmp_path / "list.mbox"
+    # Pipermail archives write the sender as "jane at example.com (Jane Roe)".
+    path.write_text(
+        message(
+            sender="jane at example.com (Jane Roe)",
+            separator="From jane at example.com  Mon Mar  4 11:20:34 2024",
+        ),
+        encoding="utf-8",
+    )
+    [record] = [r for r in read(path) if isinstance(r, Interaction)]
+    assert (record.counterpart.value, record.name) == ("jane@example.com", "Jane Roe")
