@@ -26,7 +26,7 @@ from connectors.base import FileConnector, Orphans
 from connectors.mailparse import UnreadableDate, read_message, redacted
 from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
-from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Problem, Record, Skipped
+from pipeline.model import Checkpoint, ExchangeRow, Problem, Record, exchange_rows, packed
 
 _BLOCK = 4 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
@@ -129,7 +129,7 @@ def read_batch(
     """The exchanges, skips and problems of a run of messages (pure: no I/O). With `infer`,
     only the evidence for the user's addresses is gathered."""
     batch = Batch()
-    append = batch.exchanges.append
+    append = batch.exchanges.extend
     skipped = batch.skipped
     for raw in raws:
         batch.messages += 1
@@ -157,19 +157,7 @@ def read_batch(
         if reason:
             skipped[reason] += 1
             continue
-        at = found[0].at.isoformat()
-        for exchange in found:
-            append(
-                (
-                    at,
-                    exchange.direction,
-                    "email",
-                    "email",
-                    exchange.counterpart.value,
-                    exchange.key,
-                    exchange.name,
-                )
-            )
+        append(exchange_rows(found))
     return batch
 
 
@@ -224,10 +212,7 @@ class MailArchive(FileConnector):
             count += batch.messages
             if progress is not None:
                 progress(done_before + batch.end, count)
-            if batch.exchanges:
-                yield Exchanges(self.name, tuple(batch.exchanges))
-            for reason, number in batch.skipped.items():
-                yield Skipped(reason, count=number)
+            yield from packed(self.name, batch.exchanges, batch.skipped)
             problems.extend(batch.problems)
         yield from self._problems(problems)
         yield Checkpoint(digest)

@@ -7,9 +7,9 @@ them; the stages after it work on `Person` views built from the store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 HandleKind = Literal["email", "phone", "url"]
@@ -158,6 +158,26 @@ class Exchanges:
                 key,
                 name,
             )
+
+
+def exchange_rows(interactions: list[Interaction]) -> list[ExchangeRow]:
+    """The rows that pack interactions of one message (they share its instant): the inverse
+    of `Exchanges.interactions()`."""
+    if not interactions:
+        return []
+    at = interactions[0].at.astimezone(UTC).isoformat(timespec="seconds")
+    return [
+        (at, i.direction, i.channel, i.counterpart.kind, i.counterpart.value, i.key, i.name)
+        for i in interactions
+    ]
+
+
+def packed(source: str, rows: list[ExchangeRow], skipped: Mapping[str, int]) -> Iterator[Record]:
+    """A run of messages as records: one `Exchanges`, then a `Skipped` per reason."""
+    if rows:
+        yield Exchanges(source, tuple(rows))
+    for reason, count in skipped.items():
+        yield Skipped(reason, count=count)
 
 
 def as_handle_kind(value: str) -> HandleKind:

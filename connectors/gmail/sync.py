@@ -37,7 +37,15 @@ from pipeline.config import GmailAccount, zone
 from pipeline.errors import NetgardenError
 from pipeline.mail import MailPolicy, exchanges, noise
 from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
-from pipeline.model import Checkpoint, ExchangeRow, Exchanges, Interaction, Record, Skipped
+from pipeline.model import (
+    Checkpoint,
+    ExchangeRow,
+    Interaction,
+    Record,
+    Skipped,
+    exchange_rows,
+    packed,
+)
 
 GOOGLE_ROOT = "https://www.googleapis.com/"
 _PAGE = 500
@@ -274,18 +282,11 @@ class GmailConnector:
             if reason:
                 skipped[reason] += 1
                 continue
-            at = exchanged[0].at.isoformat()
-            rows.extend(
-                (at, e.direction, e.channel, "email", e.counterpart.value, e.key, e.name)
-                for e in exchanged
-            )
+            rows.extend(exchange_rows(exchanged))
         self.fetched += len(found)
         if self.progress is not None:
             self.progress(self.caller.ledger.units, self.fetched)
-        if rows:
-            yield Exchanges(self.name, tuple(rows))
-        for reason, count in skipped.items():
-            yield Skipped(reason, count=count)
+        yield from packed(self.name, rows, skipped)
 
     # -- contacts ------------------------------------------------------------------------------
 

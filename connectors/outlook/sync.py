@@ -34,9 +34,10 @@ from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
 from pipeline.model import (
     Checkpoint,
     ExchangeRow,
-    Exchanges,
     Record,
     Skipped,
+    exchange_rows,
+    packed,
 )
 
 PAGE_SIZE = 1000
@@ -137,18 +138,11 @@ class OutlookConnector:
                 if reason:
                     skipped[reason] += 1
                     continue
-                at = found[0].at.isoformat()
-                rows.extend(
-                    (at, e.direction, e.channel, "email", e.counterpart.value, e.key, e.name)
-                    for e in found
-                )
+                rows.extend(exchange_rows(found))
             self.read += len(values)
             if self.progress is not None:
                 self.progress(self.graph.ledger.requests, self.read)
-            if rows:
-                yield Exchanges(self.name, tuple(rows))
-            for reason, count in skipped.items():
-                yield Skipped(reason, count=count)
+            yield from packed(self.name, rows, skipped)
 
         return records
 
