@@ -883,7 +883,10 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
             if not config.gmail and not config.outlook
             else f"no configured account is called {', '.join(sources)}"
         )
-    start_day = date.fromisoformat(since) if since else None
+    try:
+        start_day = date.fromisoformat(since) if since else None
+    except ValueError:
+        _fail(f"--since {since!r} is not a date (use YYYY-MM-DD)")
     failed = 0
     with Store(config.store_path) as store:
         for google in gmail:

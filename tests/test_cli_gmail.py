@@ -102,6 +102,12 @@ def test_revoke_forgets_the_token(account: Path) -> None:
     assert "not signed in" in run("status").output
 
 
+def test_a_bad_since_date_is_one_line(account: Path) -> None:
+    result = run("sync", "--since", "2026-13-01")
+    assert result.exit_code == 1
+    assert result.stderr == "error: --since '2026-13-01' is not a date (use YYYY-MM-DD)\n"
+
+
 def test_sync_without_accounts_says_how_to_add_one(home: Path) -> None:
     result = run("sync")
     assert result.exit_code == 1
