@@ -46,6 +46,17 @@ def connector_class(name: str) -> type[FileConnector]:
     return cls
 
 
+def forced(path: Path, name: str) -> type[FileConnector]:
+    """The connector `--format NAME` asks for, if it can read `path` at all: a mail folder is
+    a folder, every other format a file."""
+    if (name == "maildir") != path.is_dir():
+        wanted = (
+            "a folder (a Maildir, or a folder of .eml files)" if name == "maildir" else "a file"
+        )
+        raise FormatError(path, f"--format {name} reads {wanted}")
+    return connector_class(name)
+
+
 def detect(path: Path) -> type[FileConnector]:
     """The connector for a file, chosen by its content; FormatError with one clear line if none.
 

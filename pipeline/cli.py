@@ -183,7 +183,7 @@ def import_(
     Maildir folders, .eml files and iCalendar .ics files. Importing the same file again changes
     nothing.
     """
-    from connectors import connector_class, detect, expand
+    from connectors import detect, expand, forced
     from connectors.base import FileConnector, ReadOptions
     from pipeline.errors import FormatError
     from pipeline.runner import import_file, resolve
@@ -194,10 +194,10 @@ def import_(
     named, found = expand(list(paths))
     plan: list[tuple[Path, type[FileConnector]]] = []
     for path in named:
-        plan.append((path, connector_class(format_name) if format_name else detect(path)))
+        plan.append((path, forced(path, format_name) if format_name else detect(path)))
     for path in found:
         try:
-            plan.append((path, connector_class(format_name) if format_name else detect(path)))
+            plan.append((path, forced(path, format_name) if format_name else detect(path)))
         except FormatError as exc:
             app.warn(f"skipped {exc}")
     if not plan:

@@ -229,3 +229,19 @@ def test_a_calendar_cut_short_keeps_its_last_event_in_the_quarantine(
     assert result.exit_code == 3
     listing = run("errors").output
     assert "cut.ics:4" in listing and "END:VEVENT" in listing and "UID:lunch@x" in listing
+
+
+def test_a_format_that_cannot_read_the_path_is_one_line(tmp_path: Path, home: Path) -> None:
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    (folder / "a.eml").write_text(
+        "From: ann@example.com\nDate: Mon, 4 Mar 2024 10:00:00 +0000\n\nx"
+    )
+    as_eml = run("import", "--format", "eml", str(folder))
+    assert as_eml.exit_code == 1
+    assert "--format eml reads a file" in as_eml.stderr
+    archive = tmp_path / "a.mbox"
+    archive.write_text(message())
+    as_folder = run("import", "--format", "maildir", str(archive))
+    assert as_folder.exit_code == 1
+    assert "--format maildir reads a folder" in as_folder.stderr
