@@ -125,3 +125,24 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
         else:
             raise FormatError(path, "no such file or folder")
     return named, found
+
+
+def plan(
+    paths: list[Path], format_name: str | None = None
+) -> tuple[list[tuple[Path, type[FileConnector]]], list[str]]:
+    """What `import PATH...` reads, and with which connector: every path named (FormatError
+    for one that cannot be read as asked) and every file found in the folders named (one that
+    is no export is passed over, with the warning returned for it). Address books come first:
+    an exchange file then finds the people they list instead of making a contact for each."""
+    named, found = expand(paths)
+    chosen: list[tuple[Path, type[FileConnector]]] = []
+    warnings: list[str] = []
+    for path in named:
+        chosen.append((path, forced(path, format_name) if format_name else detect(path)))
+    for path in found:
+        try:
+            chosen.append((path, forced(path, format_name) if format_name else detect(path)))
+        except FormatError as exc:
+            warnings.append(f"skipped {exc}")
+    chosen.sort(key=lambda item: item[1].orphans == "contact")
+    return chosen, warnings

@@ -26,7 +26,7 @@ from pipeline.config import zone
 from pipeline.errors import FormatError
 from pipeline.mail import MailPolicy
 from pipeline.meetings import Attendee, meeting_exchanges, meeting_key
-from pipeline.model import Checkpoint, Problem, Record, Skipped
+from pipeline.model import Problem, Record, Skipped
 from pipeline.normalize import normalize_email
 
 _PEOPLE = frozenset({"", "INDIVIDUAL"})
@@ -40,22 +40,33 @@ class IcsConnector(FileConnector):
 
     name: ClassVar[str] = "ics"
     description: ClassVar[str] = "an iCalendar file"
-    orphans: ClassVar[Orphans] = "discover"
+    orphans: Orphans = "discover"
+    #: When the file's next occurrence starts, as its last read found (None: none to come).
+    _upcoming: datetime | None = None
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> bool:
         return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR"
 
-    def extract(self, cursor: str | None) -> Iterator[Record]:
-        """The meetings that took place by now. The cursor is the file's digest and the start of
-        its next occurrence: the same file is read again once that occurrence has started."""
-        now = self.options.now or datetime.now(UTC)
-        digest = self.digest()
-        if cursor is not None:
-            old_digest, _, upcoming = cursor.partition("|")
-            if old_digest == digest and (not upcoming or now < datetime.fromisoformat(upcoming)):
-                yield Checkpoint(cursor)
-                return
+    def _now(self) -> datetime:
+        return self.options.now or datetime.now(UTC)
+
+    def unchanged(self, cursor: str, signature: str) -> bool:
+        """The cursor is the file's digest and the start of its next occurrence: the same file
+        is read again once that occurrence has started."""
+        old_digest, _, upcoming = cursor.partition("|")
+        return old_digest == signature and (
+            not upcoming or self._now() < datetime.fromisoformat(upcoming)
+        )
+
+    def next_cursor(self, signature: str) -> str:
+        upcoming = self._upcoming.isoformat() if self._upcoming else ""
+        return f"{signature}|{upcoming}"
+
+    def read_file(self) -> Iterator[Record]:
+        """The meetings that took place by now."""
+        now = self._now()
+        self._upcoming = None
         data = self.path.read_bytes()
         try:
             calendars = icalendar.Calendar.from_ical(data, multiple=True)
@@ -75,7 +86,6 @@ class IcsConnector(FileConnector):
                 self.notes.append("could not tell which attendee is you; set `me` in config.toml")
         lines = _event_lines(data)
         yield from _unterminated(data, str(self.path))
-        upcoming_at: datetime | None = None
         for calendar in calendars:
             for occurrence, problem in _occurrences(calendar, now):
                 if problem is not None:
@@ -90,9 +100,8 @@ class IcsConnector(FileConnector):
                     continue
                 yield from _meeting(occurrence, start, policy, self.name)
             following = _next_start(calendar, now, user_zone)
-            if following is not None and (upcoming_at is None or following < upcoming_at):
-                upcoming_at = following
-        yield Checkpoint(f"{digest}|{upcoming_at.isoformat() if upcoming_at else ''}")
+            if following is not None and (self._upcoming is None or following < self._upcoming):
+                self._upcoming = following
 
 
 def _occurrences(

@@ -24,7 +24,6 @@ from pipeline.config import zone
 from pipeline.errors import FormatError
 from pipeline.model import (
     DIRECTIONS,
-    Checkpoint,
     Contact,
     Handle,
     Interaction,
@@ -105,13 +104,10 @@ class CsvConnector(FileConnector):
             return False
         return any(cls.matches(cells) for cells in head_rows(text))
 
-    def extract(self, cursor: str | None) -> Iterator[Record]:
-        digest = self.digest()
-        if cursor != digest:
-            encoding = file_encoding(self.path, self.options.windows_codepage)
-            with self.path.open("r", encoding=encoding, newline="") as stream:
-                yield from self.read(stream)
-        yield Checkpoint(digest)
+    def read_file(self) -> Iterator[Record]:
+        encoding = file_encoding(self.path, self.options.windows_codepage)
+        with self.path.open("r", encoding=encoding, newline="") as stream:
+            yield from self.read(stream)
 
     def read(self, stream: TextIO) -> Iterator[Record]:
         """Yield the records of every data row after this format's header row."""
@@ -464,7 +460,7 @@ class InteractionsCsvConnector(CsvConnector):
     name = "interactions"
     description = "an interactions CSV (date,email,direction,channel)"
     required = frozenset({"date", "email"})
-    orphans: ClassVar[Orphans] = "contact"
+    orphans: Orphans = "contact"
 
     def read(self, stream: TextIO) -> Iterator[Record]:
         self._occurrences: dict[str, int] = {}

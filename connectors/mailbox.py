@@ -26,7 +26,7 @@ from connectors.base import FileConnector, Orphans
 from connectors.mailparse import UnreadableDate, read_message, redacted
 from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
-from pipeline.model import Checkpoint, ExchangeRow, Problem, Record, exchange_rows, packed
+from pipeline.model import ExchangeRow, Problem, Record, exchange_rows, packed
 
 _BLOCK = 4 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
@@ -164,7 +164,7 @@ def read_batch(
 class MailArchive(FileConnector):
     """Shared by the archive readers: messages in, exchanges out, noise counted by rule."""
 
-    orphans: ClassVar[Orphans] = "discover"
+    orphans: Orphans = "discover"
 
     def messages(self) -> Iterator[RawMessage]:
         """Every message of the archive, in order."""
@@ -181,10 +181,6 @@ class MailArchive(FileConnector):
         if raws:
             yield read_batch(raws, policy, self.name, infer=infer)
 
-    def signature(self) -> str:
-        """The cursor: what tells whether the archive changed since the last import."""
-        return self.digest()
-
     def size(self) -> int:
         """The bytes one pass over the archive reads."""
         return self.path.stat().st_size
@@ -193,11 +189,7 @@ class MailArchive(FileConnector):
         """The bytes the import reads: two passes when the user's addresses must be inferred."""
         return self.size() * (1 if self.options.mail.me else 2)
 
-    def extract(self, cursor: str | None) -> Iterator[Record]:
-        digest = self.signature()
-        if digest == cursor:
-            yield Checkpoint(digest)
-            return
+    def read_file(self) -> Iterator[Record]:
         policy = self.options.mail
         # Without `me`, a first pass over the archive finds the user's addresses; a progress
         # bar then covers both passes (see total_bytes).
@@ -207,15 +199,12 @@ class MailArchive(FileConnector):
             done_before = self.size()
         problems: list[tuple[int, str, str, str]] = []
         count = 0
-        progress = self.progress
         for batch in self.batches(policy):
             count += batch.messages
-            if progress is not None:
-                progress(done_before + batch.end, count)
+            self._report(done_before + batch.end, count)
             yield from packed(self.name, batch.exchanges, batch.skipped)
             problems.extend(batch.problems)
         yield from self._problems(problems)
-        yield Checkpoint(digest)
 
     def _inferred(self, policy: MailPolicy) -> MailPolicy:
         """The policy with the user's addresses, inferred (config.toml names none): the senders
@@ -226,8 +215,7 @@ class MailArchive(FileConnector):
         read = 0
         for batch in self.batches(policy, infer=True):
             read += batch.messages
-            if self.progress is not None:
-                self.progress(batch.end, read)
+            self._report(batch.end, read)
             sent_from.update(batch.sent_from)
             recipients.update(batch.recipients)
             total += batch.messages - sum(batch.skipped.values())
@@ -582,7 +570,7 @@ class MailFolderConnector(MailArchive):
     def size(self) -> int:
         return sum(f.stat().st_size for f, _, _ in self._files)
 
-    def digest(self) -> str:
+    def signature(self) -> str:
         """Names (without Maildir flags) and sizes: a message file never changes in place."""
         sha = hashlib.sha256()
         for file, _, _ in self._files:

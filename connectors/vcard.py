@@ -37,7 +37,6 @@ from connectors.keys import KeyMaker, base_key
 from connectors.textcodec import bom_encoding, decode, head_text
 from pipeline.errors import FormatError
 from pipeline.model import (
-    Checkpoint,
     Contact,
     Handle,
     HandleKind,
@@ -458,12 +457,9 @@ class VCardConnector(FileConnector):
         text = head_text(head, "cp1252").lstrip("\ufeff \t\r\n")
         return text[:11].upper() == "BEGIN:VCARD"
 
-    def extract(self, cursor: str | None) -> Iterator[Record]:
-        digest = self.digest()
-        if cursor != digest:
-            with self.path.open("rb") as stream:
-                yield from self.read(stream)
-        yield Checkpoint(digest)
+    def read_file(self) -> Iterator[Record]:
+        with self.path.open("rb") as stream:
+            yield from self.read(stream)
 
     def read(self, stream: BinaryIO) -> Iterator[Record]:
         """Yield a Contact, Skipped or Problem for every card of `stream`."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
+import tomlkit
 
 from pipeline.errors import ConfigError
 from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
@@ -262,3 +264,79 @@ def _accounts(path: Path, kind: str, value: object, cls: type[_Account]) -> tupl
             raise ConfigError(f"{path}: two [[{kind}]] tables are called {account.account!r}")
         accounts.append(account)
     return tuple(accounts)
+
+
+def ensure_home(home: Path) -> None:
+    """Create the home if needed; it holds personal data, so only its owner may enter it."""
+    home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)
+
+
+def pick_account(
+    tables: tuple[_Account, ...],
+    kind: str,
+    account: str | None,
+    *,
+    client_id: str | None = None,
+    tenant: str | None = None,
+) -> _Account | None:
+    """The `[[kind]]` table `auth` signs in for; None for a new account.
+
+    With `account`, the table of that name. Without: the one table whose `client_id` (and
+    `tenant`, when given) are these, else the only table when no client id was given, else the
+    table named `default`. ConfigError when several tables fit and none is called `default`.
+    """
+    if account is not None:
+        return next((t for t in tables if t.account == account), None)
+    fits = list(tables)
+    if client_id:
+        fits = [t for t in fits if getattr(t, "client_id", "") == client_id]
+    if tenant:
+        fits = [t for t in fits if getattr(t, "tenant", "") == tenant]
+    if len(fits) == 1:
+        return fits[0]
+    named = next((t for t in fits if t.account == "default"), None)
+    if len(fits) > 1 and named is None:
+        names = ", ".join(repr(t.account) for t in fits)
+        raise ConfigError(f"several [[{kind}]] tables fit ({names}); say which with --account NAME")
+    return named
+
+
+def add_account_table(home: Path, kind: str, values: dict[str, str]) -> Path:
+    """Append a `[[kind]]` table to config.toml (made if missing), keeping every line already
+    there; written by a TOML library, so any name is quoted as TOML wants. Returns the file."""
+    path = home / CONFIG_FILE
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8") if path.exists() else "")
+    except (tomlkit.exceptions.ParseError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    table = tomlkit.table()
+    for key, value in values.items():
+        table.add(key, value)
+    tables = document.get(kind)
+    if tables is None:
+        tables = tomlkit.aot()
+        tables.append(table)
+        document.append(kind, tables)
+    elif isinstance(tables, tomlkit.items.AoT):
+        tables[-1].add(tomlkit.nl())
+        tables.append(table)
+    else:
+        raise ConfigError(f"{path}: '{kind}' must be [[{kind}]] tables")
+    write_private(path, tomlkit.dumps(document))
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (mode 0600), atomically: a reader sees the old
+    file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -36,5 +36,14 @@ class UnknownPersonError(NetgardenError):
     """`log WHO` names no one, or several people."""
 
 
+class SourceError(NetgardenError):
+    """An account (or one of its mailboxes) could not be read: the service refused, failed or
+    could not be reached. Connectors raise it in place of their client libraries' errors."""
+
+
+class SignInError(SourceError):
+    """The sign-in is missing, expired, revoked or refused: `netgarden auth` mends it."""
+
+
 class CursorExpired(Exception):
     """A connector's saved position is no longer valid; the runner does a full read instead."""

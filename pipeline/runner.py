@@ -7,12 +7,10 @@ so the next run repeats the work instead of skipping it, and the upserts make re
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
-from connectors.base import FileConnector, bulk_allocation
+from connectors.base import Connector, FileConnector, bulk_allocation
 from pipeline.errors import NetgardenError, UnknownPersonError
 from pipeline.model import (
     DISCOVERED,
@@ -128,17 +126,7 @@ class SyncSummary:
     notes: list[str] = field(default_factory=list)
 
 
-class Source(Protocol):
-    """What `sync_source` drives: an API connector (see connectors.base for the terms)."""
-
-    notes: list[str]
-
-    def stream(self) -> str: ...
-
-    def extract(self, cursor: str | None) -> Iterator[Record]: ...
-
-
-def sync_source(store: Store, source: Source) -> SyncSummary:
+def sync_source(store: Store, source: Connector) -> SyncSummary:
     """Pull what changed since the stored cursor; commit at every Checkpoint.
 
     Each checkpoint is written in one transaction with the records before it and the

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 
 from google.oauth2.credentials import Credentials
 
-from pipeline.errors import ConfigError, NetgardenError
+from pipeline.errors import ConfigError, NetgardenError, SignInError
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 #: Read-only scopes by short name; `auth gmail --scopes` picks among them.
@@ -46,13 +46,13 @@ def load_credentials(path: Path) -> Credentials:
     try:
         info = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise NetgardenError(
+        raise SignInError(
             f"{path}: no token; run `netgarden auth gmail` for this account first"
         ) from None
     except (OSError, ValueError) as exc:
-        raise NetgardenError(f"{path}: not a token file ({exc})") from None
+        raise SignInError(f"{path}: not a token file ({exc})") from None
     if not isinstance(info, dict) or not info.get("refresh_token"):
-        raise NetgardenError(f"{path}: the token has no refresh_token; run `netgarden auth gmail`")
+        raise SignInError(f"{path}: the token has no refresh_token; run `netgarden auth gmail`")
     token_uri = str(info.get("token_uri") or GOOGLE_TOKEN_URI)
     expiry = None
     if info.get("expiry"):

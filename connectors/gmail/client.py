@@ -23,7 +23,7 @@ import httplib2
 from googleapiclient.errors import HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
-from pipeline.errors import NetgardenError
+from pipeline.errors import SourceError
 
 #: Quota units of each call (Gmail's published costs).
 UNITS = {"messages.list": 5, "messages.get": 5, "history.list": 2, "getProfile": 1, "sendAs": 1}
@@ -150,7 +150,7 @@ class Caller:
                 self._backoff(attempt, retry_after(exc))
             except (TimeoutError, OSError, httplib2.HttpLib2Error) as exc:
                 if attempt == _MAX_ATTEMPTS - 1:
-                    raise NetgardenError(f"Google cannot be reached: {exc}") from None
+                    raise SourceError(f"Google cannot be reached: {exc}") from None
                 self.ledger.retries += 1
                 self._backoff(attempt, None)
         raise AssertionError("unreachable")
@@ -176,7 +176,7 @@ class Caller:
                 if not failed:
                     break
                 if attempt == _MAX_ATTEMPTS - 1:
-                    raise NetgardenError(f"Google kept refusing {len(failed)} calls; try later")
+                    raise SourceError(f"Google kept refusing {len(failed)} calls; try later")
                 self.ledger.retries += len(failed)
                 self._backoff(attempt, asked)
                 attempt += 1

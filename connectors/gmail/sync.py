@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
-from connectors.base import ReadOptions
+from connectors.base import Connector, ReadOptions
 from connectors.gmail.auth import SCOPES
 from connectors.gmail.client import Caller, error_reasons
 from connectors.gmail.parse import (
@@ -34,7 +35,7 @@ from connectors.gmail.parse import (
     person_contact,
 )
 from pipeline.config import GmailAccount, zone
-from pipeline.errors import NetgardenError
+from pipeline.errors import SignInError, SourceError
 from pipeline.mail import MailPolicy, exchanges, noise
 from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
 from pipeline.model import (
@@ -55,10 +56,11 @@ _NOISE_LABELS = frozenset({"SPAM", "TRASH", "CHAT", "DRAFT"})
 _UPCOMING_DAYS = 400
 
 
-class GmailConnector:
+class GmailConnector(Connector):
     """One Google account: its mail, contacts and calendar, as records."""
 
     name = "gmail"
+    work_unit = "quota units"
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class GmailConnector:
         caller: Caller | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.account = account
         self.credentials = credentials
         self.options = options
@@ -78,8 +81,6 @@ class GmailConnector:
         self.everything = everything
         self.caller = caller or Caller(account.quota_units_per_minute)
         self.now = now
-        self.notes: list[str] = []
-        self.progress: Callable[[int, int], None] | None = None
         self.fetched = 0
         root = account.api_endpoint or ""
         self._root = root.rstrip("/") + "/" if root else GOOGLE_ROOT
@@ -97,6 +98,9 @@ class GmailConnector:
 
     def stream(self) -> str:
         return f"gmail:{self.account.account}"
+
+    def work_done(self) -> int:
+        return self.caller.ledger.units
 
     # -- services ------------------------------------------------------------------------------
 
@@ -122,7 +126,20 @@ class GmailConnector:
     # -- extract -------------------------------------------------------------------------------
 
     def extract(self, cursor: str | None) -> Iterator[Record]:
-        """Everything new since `cursor`, a Checkpoint after each page of work."""
+        """Everything new since `cursor`, a Checkpoint after each page of work.
+
+        Google's errors leave as SourceError (SignInError when the sign-in is refused)."""
+        try:
+            yield from self._parts(cursor)
+        except HttpError as exc:
+            raise connector_error(exc) from None
+        except RefreshError:
+            raise SignInError(
+                "Google no longer accepts the sign-in (expired or revoked); "
+                f"run `netgarden auth gmail --account {self.account.account}` again"
+            ) from None
+
+    def _parts(self, cursor: str | None) -> Iterator[Record]:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
         if self.parts["mail"]:
             yield from self._mail(state)
@@ -284,8 +301,7 @@ class GmailConnector:
                 continue
             rows.extend(exchange_rows(exchanged))
         self.fetched += len(found)
-        if self.progress is not None:
-            self.progress(self.caller.ledger.units, self.fetched)
+        self._report(self.caller.ledger.units, self.fetched)
         yield from packed(self.name, rows, skipped)
 
     # -- contacts ------------------------------------------------------------------------------
@@ -430,12 +446,12 @@ class GmailConnector:
                 return
 
 
-def connector_error(exc: HttpError) -> NetgardenError:
+def connector_error(exc: HttpError) -> SourceError:
     """A Google error as one line for the user."""
     status = int(exc.resp.status) if exc.resp is not None else 0
     reasons = ", ".join(sorted(error_reasons(exc))) or "no reason given"
     if status in (401, 403):
-        return NetgardenError(
+        return SignInError(
             f"Google refused access ({status}: {reasons}); run `netgarden auth gmail` again"
         )
-    return NetgardenError(f"Google answered {status} ({reasons})")
+    return SourceError(f"Google answered {status} ({reasons})")

@@ -19,7 +19,7 @@ import msal
 import requests
 
 from pipeline.config import OutlookAccount
-from pipeline.errors import NetgardenError
+from pipeline.errors import SignInError, SourceError
 
 #: Read-only delegated scopes (msal adds openid, profile and offline_access itself).
 SCOPES = ["Mail.ReadBasic", "Contacts.Read", "Calendars.Read", "User.Read"]
@@ -27,7 +27,7 @@ SCOPES = ["Mail.ReadBasic", "Contacts.Read", "Calendars.Read", "User.Read"]
 APP_SCOPES = ["https://graph.microsoft.com/.default"]
 
 
-class Throttled(NetgardenError):
+class Throttled(SourceError):
     """The sign-in service answered 429 (msal replays that answer until Retry-After passes)."""
 
 
@@ -55,7 +55,7 @@ def load_cache(path: Path) -> msal.SerializableTokenCache:
         try:
             cache.deserialize(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise NetgardenError(f"{path}: not a token cache ({exc})") from None
+            raise SignInError(f"{path}: not a token cache ({exc})") from None
     return cache
 
 
@@ -88,9 +88,9 @@ def _made(factory: Callable[..., Any], account: OutlookAccount, **settings: Any)
     try:
         app = factory(account.client_id, http_client=session, **settings, **_options(account))
     except requests.RequestException as exc:
-        raise NetgardenError(f"the sign-in service cannot be reached: {exc}") from None
+        raise SourceError(f"the sign-in service cannot be reached: {exc}") from None
     except ValueError as exc:
-        raise NetgardenError(f"the sign-in authority is not usable: {exc}") from None
+        raise SignInError(f"the sign-in authority is not usable: {exc}") from None
     app.sign_in_session = session
     return app
 
@@ -114,7 +114,7 @@ def _token(result: dict[str, Any] | None, what: str, app: Any = None) -> str:
     if result and "access_token" in result:
         return str(result["access_token"])
     if not result:
-        raise NetgardenError(f"{what}: not signed in; run `netgarden auth outlook` first")
+        raise SignInError(f"{what}: not signed in; run `netgarden auth outlook` first")
     description = str(result.get("error_description") or result.get("error") or "")
     first_line = description.splitlines()[0] if description else "no reason given"
     if (
@@ -125,7 +125,7 @@ def _token(result: dict[str, Any] | None, what: str, app: Any = None) -> str:
         retry_at = getattr(getattr(app, "sign_in_session", None), "retry_at", None)
         when = f"{retry_at:%Y-%m-%d %H:%M:%S} UTC" if retry_at else "a later run"
         raise Throttled(f"{what}: the signed-in service is throttling; next try at {when}")
-    raise NetgardenError(f"{what}: sign-in failed ({first_line}); run `netgarden auth outlook`")
+    raise SignInError(f"{what}: sign-in failed ({first_line}); run `netgarden auth outlook`")
 
 
 def device_sign_in(
@@ -134,7 +134,7 @@ def device_sign_in(
     """The device code flow: tell the user where to go and which code to type, then wait."""
     flow = app.initiate_device_flow(scopes=SCOPES)
     if "user_code" not in flow:
-        raise NetgardenError(f"device sign-in could not start: {_token(flow, 'sign-in')}")
+        raise SignInError(f"device sign-in could not start: {_token(flow, 'sign-in')}")
     # msal's own message holds exactly the address and the code, nothing secret.
     tell(str(flow.get("message") or f"Open {flow['verification_uri']}: {flow['user_code']}"))
     result = app.acquire_token_by_device_flow(flow)
@@ -156,15 +156,15 @@ def user_token(
     even when the cached one has not expired, after Graph refused it)."""
     accounts = app.get_accounts()
     if not accounts:
-        raise NetgardenError(f"{what}: not signed in; run `netgarden auth outlook` first")
+        raise SignInError(f"{what}: not signed in; run `netgarden auth outlook` first")
     try:
         result = app.acquire_token_silent_with_error(
             SCOPES, account=accounts[0], force_refresh=fresh
         )
     except requests.RequestException as exc:
-        raise NetgardenError(f"{what}: the sign-in service cannot be reached: {exc}") from None
+        raise SourceError(f"{what}: the sign-in service cannot be reached: {exc}") from None
     if result is None:
-        raise NetgardenError(f"{what}: the sign-in has expired; run `netgarden auth outlook` again")
+        raise SignInError(f"{what}: the sign-in has expired; run `netgarden auth outlook` again")
     return _token(result, what, app), str(accounts[0].get("username", "")).lower()
 
 
@@ -173,5 +173,5 @@ def app_token(app: msal.ConfidentialClientApplication, what: str) -> str:
     try:
         result = app.acquire_token_for_client(scopes=APP_SCOPES)
     except requests.RequestException as exc:
-        raise NetgardenError(f"{what}: the sign-in service cannot be reached: {exc}") from None
+        raise SourceError(f"{what}: the sign-in service cannot be reached: {exc}") from None
     return _token(result, what, app)

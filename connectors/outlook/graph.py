@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from pipeline.errors import CursorExpired, NetgardenError
+from pipeline.errors import CursorExpired, SourceError
 
 _MAX_ATTEMPTS = 10
 _DEFAULT_RETRY_AFTER = 10.0
@@ -32,7 +32,7 @@ class GraphLedger:
     pages: dict[str, int] = field(default_factory=dict)
 
 
-class GraphError(NetgardenError):
+class GraphError(SourceError):
     """Graph answered with an error that waiting does not fix."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -87,7 +87,7 @@ class Graph:
                 response = self.session.get(self.url(path), headers=request_headers, timeout=120)
             except requests.RequestException as exc:
                 if attempt == _MAX_ATTEMPTS - 1:
-                    raise NetgardenError(f"Microsoft Graph cannot be reached: {exc}") from None
+                    raise SourceError(f"Microsoft Graph cannot be reached: {exc}") from None
                 self._wait(min(60.0, 2.0**attempt) * (0.5 + self.rng.random() / 2))
                 continue
             status = response.status_code
@@ -113,7 +113,7 @@ class Graph:
                 fresh = True
                 continue
             raise GraphError(status, code, message)
-        raise NetgardenError("Microsoft Graph kept throttling; try again later")
+        raise SourceError("Microsoft Graph kept throttling; try again later")
 
 
 def _retry_after(response: requests.Response, default: float = _DEFAULT_RETRY_AFTER) -> float:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from connectors.base import ReadOptions
+from connectors.base import Connector, ReadOptions
 from connectors.outlook.graph import Graph
 from connectors.outlook.parse import (
     CONTACT_SELECT,
@@ -48,10 +48,11 @@ _MAIL_HEADERS = {
 _UPCOMING_DAYS = 400
 
 
-class OutlookConnector:
+class OutlookConnector(Connector):
     """One mailbox (the signed-in user's, or with app-only access a listed one)."""
 
     name = "outlook"
+    work_unit = "requests"
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class OutlookConnector:
         mailbox: str = "",
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        super().__init__()
         self.account = account
         self.graph = graph
         self.options = options
@@ -70,14 +72,15 @@ class OutlookConnector:
         self.me = self.policy.me
         self.mailbox = mailbox
         self.now = now
-        self.notes: list[str] = []
-        self.progress: Callable[[int, int], None] | None = None
         self.read = 0
         self._prefix = f"users/{quote(mailbox)}" if mailbox else "me"
 
     def stream(self) -> str:
         suffix = f":{self.mailbox}" if self.mailbox else ""
         return f"outlook:{self.account.account}{suffix}"
+
+    def work_done(self) -> int:
+        return self.graph.ledger.requests
 
     def extract(self, cursor: str | None) -> Iterator[Record]:
         state: dict[str, Any] = json.loads(cursor) if cursor else {}
@@ -140,8 +143,7 @@ class OutlookConnector:
                     continue
                 rows.extend(exchange_rows(found))
             self.read += len(values)
-            if self.progress is not None:
-                self.progress(self.graph.ledger.requests, self.read)
+            self._report(self.graph.ledger.requests, self.read)
             yield from packed(self.name, rows, skipped)
 
         return records

@@ -1,0 +1,45 @@
+"""Who is in which network: the people of the store, placed by the overrides and the rules as of
+a date, and the placement saved for the commands that read it back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from pipeline.config import Config
+from pipeline.model import Person
+from pipeline.store import Store
+from rules.engine import Assignment, classify_all
+from rules.schema import RuleSet, load_overrides, load_rules
+
+
+@dataclass(frozen=True)
+class Classified:
+    """Everyone in networks and reports, their assignment by contact id, and the rules."""
+
+    people: list[Person]
+    assignments: dict[int, Assignment]
+    ruleset: RuleSet
+
+
+def classified(config: Config, as_of: date) -> Classified:
+    """Everyone in the store with their assignment as of a date.
+
+    Discovered people join networks and reports once the relationship is two-way, or once the
+    user puts them in a network by hand (an override). RulesError when a file is bad.
+    """
+    ruleset = load_rules(config.networks_path)
+    overrides = load_overrides(config.overrides_path, ruleset)
+    with Store(config.store_path) as store:
+        people = [
+            p for p in store.people() if p.listed or any(email in overrides for email in p.emails)
+        ]
+    assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
+    return Classified(people, assignments, ruleset)
+
+
+def save(config: Config, assignments: Mapping[int, Assignment]) -> None:
+    """Replace the stored network of every person (one transaction)."""
+    with Store(config.store_path) as store, store.transaction():
+        store.save_assignments((pid, a.network, a.rule) for pid, a in assignments.items())

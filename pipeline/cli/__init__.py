@@ -1,0 +1,13 @@
+"""The command line: the only package that uses click, prints or exits.
+
+`group` holds the `netgarden` group and the translation of errors; each other module holds a
+family of thin commands (parse options, call the library, print): `setup` (init, rules),
+`importing` (import, log, errors), `people` (contacts, classify, suggestions, merge), `reports`
+(report), `accounts` (auth, sync, status, run). `options` defines the options several commands
+share and `output` what they print with (tables, progress).
+"""
+
+from pipeline.cli import accounts, importing, people, reports, setup
+from pipeline.cli.group import main
+
+__all__ = ["accounts", "importing", "main", "people", "reports", "setup"]

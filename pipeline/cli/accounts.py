@@ -1,0 +1,254 @@
+"""Online accounts: `auth` (sign in once), `sync` (pull what changed), `status`, and `run`,
+what a scheduler calls."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from pipeline.cli.group import EXIT_PARTIAL, app_of, fail, main
+from pipeline.cli.options import out_option
+from pipeline.cli.output import progress
+from pipeline.config import (
+    GmailAccount,
+    OutlookAccount,
+    add_account_table,
+    ensure_home,
+    pick_account,
+)
+
+_ACCOUNT_HELP = "The account's name (default: the one [[{kind}]] table that fits, else 'default')."
+
+
+@main.group()
+def auth() -> None:
+    """Sign in to an account once; tokens are stored with mode 0600."""
+
+
+@auth.command("gmail")
+@click.option(
+    "--client-secrets",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The OAuth client file of your Google Cloud project (a Desktop app client).",
+)
+@click.option("--account", help=_ACCOUNT_HELP.format(kind="gmail"))
+@click.option(
+    "--scopes",
+    default="gmail.metadata,contacts.readonly,contacts.other.readonly,calendar.readonly",
+    show_default=True,
+    help="Read-only scopes to ask for, comma-separated.",
+)
+@click.option("--no-browser", is_flag=True, help="Print the address to open; paste the answer.")
+@click.option("--revoke", is_flag=True, help="Forget the account's token.")
+@click.pass_context
+def auth_gmail(
+    ctx: click.Context,
+    client_secrets: Path | None,
+    account: str | None,
+    scopes: str,
+    no_browser: bool,
+    revoke: bool,
+) -> None:
+    """Sign in to Google (read-only) and store the token for `netgarden sync gmail`."""
+    from connectors.gmail.session import sign_in
+
+    app = app_of(ctx)
+    known = pick_account(app.config.gmail, "gmail", account)
+    settings = known or GmailAccount(account or "default")
+    token = settings.token_path(app.home)
+    if revoke:
+        if token.exists():
+            token.unlink()
+            app.say(f"forgot the token of {settings.account} ({token})")
+        else:
+            app.say(f"{settings.account} has no token to forget")
+        return
+    if client_secrets is None:
+        raise click.UsageError("--client-secrets is required to sign in")
+    ensure_home(app.home)
+    sign_in(
+        settings,
+        app.home,
+        client_secrets,
+        [name.strip() for name in scopes.split(",") if name.strip()],
+        browser=not no_browser,
+        ask=lambda question: str(click.prompt(question, err=True)),
+        tell=lambda text: click.echo(text, err=True),
+    )
+    app.say(f"signed in; token stored in {token} (mode 0600)")
+    if known is None:
+        add_account_table(app.home, "gmail", {"account": settings.account})
+        app.say(f"added a [[gmail]] table for {settings.account!r} to config.toml")
+
+
+@auth.command("outlook")
+@click.option("--client-id", help="The app (client) id of your Microsoft Entra app registration.")
+@click.option("--tenant", help="Directory (tenant) id or domain; default: the config's, or common.")
+@click.option("--account", help=_ACCOUNT_HELP.format(kind="outlook"))
+@click.option("--browser", is_flag=True, help="Sign in in a local browser instead of a code.")
+@click.option(
+    "--app-only",
+    is_flag=True,
+    help="Check the app's own sign-in (client credentials) for the config's mailboxes.",
+)
+@click.option("--revoke", is_flag=True, help="Forget the account's token cache.")
+@click.pass_context
+def auth_outlook(
+    ctx: click.Context,
+    client_id: str | None,
+    tenant: str | None,
+    account: str | None,
+    browser: bool,
+    app_only: bool,
+    revoke: bool,
+) -> None:
+    """Sign in to Microsoft 365 or Outlook.com (read-only) with a device code.
+
+    Prints the address to open on any device and the code to type there; works without a
+    terminal to type into. The token cache is stored with mode 0600 and refreshed silently.
+    """
+    from connectors.outlook.session import sign_in
+
+    app = app_of(ctx)
+    known = pick_account(app.config.outlook, "outlook", account, client_id=client_id, tenant=tenant)
+    settings = known or OutlookAccount(
+        account or "default", client_id=client_id or "", tenant=tenant or "common"
+    )
+    if client_id or tenant:
+        settings = replace(
+            settings,
+            client_id=client_id or settings.client_id,
+            tenant=tenant or settings.tenant,
+        )
+    cache_path = settings.cache_path(app.home)
+    if revoke:
+        if cache_path.exists():
+            cache_path.unlink()
+            app.say(f"forgot the token cache of {settings.account} ({cache_path})")
+        else:
+            app.say(f"{settings.account} has no token cache to forget")
+        return
+    if not settings.client_id:
+        raise click.UsageError("--client-id is required (or a [[outlook]] table with one)")
+    ensure_home(app.home)
+    sign_in(
+        settings,
+        app.home,
+        app_only=app_only or settings.app_only,
+        browser=browser,
+        tell=lambda text: click.echo(text, err=True),
+    )
+    if app_only or settings.app_only:
+        app.say(f"the app signs in for {settings.account}")
+    app.say(f"signed in; token cache stored in {cache_path} (mode 0600)")
+    if known is None:
+        add_account_table(
+            app.home,
+            "outlook",
+            {
+                "account": settings.account,
+                "client_id": settings.client_id,
+                "tenant": settings.tenant,
+            },
+        )
+        app.say(f"added an [[outlook]] table for {settings.account!r} to config.toml")
+
+
+@main.command()
+@click.argument("sources", nargs=-1)
+@click.option("--since", help="Backfill mail from this date (YYYY-MM-DD) on a first sync.")
+@click.option("--all", "everything", is_flag=True, help="Backfill all mail on a first sync.")
+@click.pass_context
+def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everything: bool) -> None:
+    """Pull what changed from the configured accounts (all of them, or those named: `gmail`,
+    `outlook` or an account name). A first Gmail sync backfills `backfill_days` of mail."""
+    from pipeline.accounts import select, sync_account
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    config = app.config
+    chosen = select(config, sources)
+    try:
+        start_day = date.fromisoformat(since) if since else None
+    except ValueError:
+        fail(f"--since {since!r} is not a date (use YYYY-MM-DD)")
+    failed = 0
+    with Store(config.store_path) as store:
+        for account in chosen:
+            for result in sync_account(
+                store,
+                account,
+                config,
+                since=start_day,
+                everything=everything,
+                watch=lambda connector: progress(app, connector),
+            ):
+                if result.summary is None:
+                    app.warn(result.error)
+                    failed += 1
+                    continue
+                summary = result.summary
+                for note in summary.notes:
+                    app.say(f"{result.label}: {note}")
+                app.say(
+                    f"{result.label}: {summary.interactions_new} new exchanges "
+                    f"(of {summary.interactions_read}), {summary.contacts.new} new contacts, "
+                    f"{summary.contacts_created} discovered, {result.work}, "
+                    f"{result.seconds:.1f} s"
+                )
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@main.command("run")
+@out_option
+@click.pass_context
+def run_(ctx: click.Context, out: Path | None) -> None:
+    """Sync every account, classify and write the report: the command a scheduler calls.
+
+    A failing account does not stop the report; the run then exits 3.
+    """
+    from pipeline.cli.reports import report
+
+    code = 0
+    config = app_of(ctx).config
+    if config.gmail or config.outlook:
+        try:
+            ctx.invoke(sync)
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    ctx.invoke(report, out=out, fmt="csv", as_of=None, top=5)
+    if code:
+        sys.exit(code)
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Each account's last successful sync and how old its saved position is."""
+    from pipeline.accounts import streams
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    found = streams(app.config)
+    if not found:
+        click.echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
+        return
+    now = datetime.now(UTC)
+    with Store(app.config.store_path) as store:
+        for stream in found:
+            when = store.checkpoint_time(stream.stream)
+            signed = "signed in" if stream.token.exists() else "not signed in"
+            if when is None:
+                click.echo(f"{stream.label}: {signed}; never synced")
+                continue
+            age = now - when
+            hours = age.total_seconds() / 3600
+            old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
+            click.echo(
+                f"{stream.label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old"
+            )

@@ -1,0 +1,100 @@
+"""The `netgarden` group: global options, the `App` every command shares, and the translation of
+errors into one line and an exit code.
+
+Every NetgardenError becomes one line on stderr and its exit code (1 unless it says otherwise);
+usage errors exit 2; an import that quarantined records under --strict, or a sync or run in which
+a source failed, exits 3. No input makes it print a traceback (-v shows one for an internal error,
+to report it).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from pipeline import __version__
+from pipeline.config import Config, load_config, resolve_home
+from pipeline.errors import NetgardenError
+
+EXIT_USER = 1
+EXIT_PARTIAL = 3
+
+
+@dataclass
+class App:
+    """What every command shares: the home, its settings, and how much to say."""
+
+    home: Path
+    verbose: int
+    quiet: bool
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.home)
+        return self._config
+
+    def say(self, message: str) -> None:
+        """A progress or summary line (stderr, so stdout stays data); silent under -q."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def warn(self, message: str) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+
+def fail(message: str, code: int = EXIT_USER) -> NoReturn:
+    """One line on stderr, then exit with `code`."""
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Group(click.Group):
+    """Turns typed errors into one clear line and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except NetgardenError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted; nothing half-written was kept", 130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if ctx.params.get("verbose"):
+                traceback.print_exc()
+            fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where netgarden keeps its store and settings "
+    "(default: $NETGARDEN_HOME, else your user data folder).",
+)
+@click.option("-v", "--verbose", count=True, help="Say more (tracebacks for internal errors).")
+@click.option("-q", "--quiet", is_flag=True, help="Say only errors.")
+@click.version_option(__version__, prog_name="netgarden")
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, verbose: int, quiet: bool) -> None:
+    """Keep your professional network from going cold.
+
+    Import your address book and the history of who you talked to, sort everyone into target
+    networks by rules, and report who is overdue for contact.
+    """
+    ctx.obj = App(home=resolve_home(home), verbose=verbose, quiet=quiet)
+
+
+def app_of(ctx: click.Context) -> App:
+    """The App of the running command."""
+    app = ctx.find_object(App)
+    assert app is not None
+    return app

@@ -1,0 +1,176 @@
+"""Getting data in: `import` files and folders, `log` an exchange by hand, and `errors`, what
+imports could not read."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from pipeline.cli.group import EXIT_PARTIAL, app_of, fail, main
+from pipeline.cli.output import plural, progress
+from pipeline.model import DIRECTIONS, as_direction
+
+if TYPE_CHECKING:
+    from pipeline.runner import ImportSummary
+
+_FORMATS = (
+    "vcard",
+    "google_csv",
+    "outlook_csv",
+    "linkedin",
+    "thunderbird",
+    "interactions",
+    "mbox",
+    "eml",
+    "maildir",
+    "ics",
+)
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=False))
+@click.option(
+    "--format",
+    "format_name",
+    type=click.Choice(list(_FORMATS)),
+    help="Read every file as this format instead of detecting it from the content.",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--strict", is_flag=True, help="Exit 3 when any record had to be quarantined.")
+@click.pass_context
+def import_(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    format_name: str | None,
+    dry_run: bool,
+    strict: bool,
+) -> None:
+    """Import address books, mail archives and calendars (files or folders).
+
+    Formats are detected from the content: vCard 2.1/3.0/4.0, Google Contacts CSV, Outlook CSV,
+    LinkedIn Connections.csv, Thunderbird CSV, the interactions CSV
+    (date,email,direction,channel), mbox archives (Google Takeout, Thunderbird, Apple Mail),
+    Maildir folders, .eml files and iCalendar .ics files. Importing the same file again changes
+    nothing.
+    """
+    from connectors import plan
+    from connectors.base import ReadOptions
+    from pipeline.runner import import_file, resolve
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    config = app.config
+    chosen, warnings = plan(list(paths), format_name)
+    for warning in warnings:
+        app.warn(warning)
+    if not chosen:
+        fail("nothing to import in " + ", ".join(str(p) for p in paths))
+    options = ReadOptions.of(config)
+    quarantined = 0
+    with Store(config.store_path) as store:
+        for path, cls in chosen:
+            connector = cls(path, options)
+            with progress(app, connector):
+                summary = import_file(store, connector, dry_run=dry_run)
+            for note in summary.notes:
+                app.say(f"{path}: {note}")
+            quarantined += summary.quarantined
+            if summary.unchanged:
+                app.say(f"{path} ({cls.name}): unchanged since its last import")
+                continue
+            app.say(f"{path} ({cls.name}): " + "; ".join(_summary_parts(summary, cls.orphans)))
+        if not dry_run:
+            resolve(store)
+            app.say(
+                f"store: {store.contact_count()} contact records, "
+                f"{store.interaction_count()} exchanges"
+            )
+    if dry_run:
+        app.say("dry run: nothing was written")
+    if quarantined:
+        app.warn(
+            f"{plural(quarantined, 'record')} could not be read; "
+            "`netgarden errors` lists them with file and line"
+        )
+        if strict:
+            sys.exit(EXIT_PARTIAL)
+
+
+def _summary_parts(summary: ImportSummary, orphans: str) -> list[str]:
+    """The pieces of a file's summary line: contacts, exchanges, people made, skips, problems."""
+    c = summary.contacts
+    parts = []
+    if c.new + c.updated + c.unchanged or orphans != "discover":
+        parts.append(f"contacts {c.new} new, {c.updated} updated, {c.unchanged} unchanged")
+    if summary.interactions_read or orphans == "discover":
+        parts.append(f"exchanges {summary.interactions_new} new of {summary.interactions_read}")
+    if summary.contacts_created:
+        made = "discovered" if orphans == "discover" else "new from exchanges"
+        who = "person" if summary.contacts_created == 1 else "people"
+        parts.append(f"{summary.contacts_created} {who} {made}")
+    if summary.skipped:
+        reasons = ", ".join(f"{n} {r}" for r, n in summary.skipped.most_common())
+        parts.append(f"skipped {reasons}")
+    if summary.quarantined:
+        parts.append(f"{summary.quarantined} unreadable (quarantined)")
+    return parts
+
+
+@main.command()
+@click.argument("who")
+@click.option("--date", "when", help="When (YYYY-MM-DD or an ISO date-time; default: today).")
+@click.option(
+    "--channel", default="manual", show_default=True, help="How: call, coffee, meeting, email, ..."
+)
+@click.option(
+    "--direction",
+    type=click.Choice(list(DIRECTIONS)),
+    default="mutual",
+    show_default=True,
+    help="Who reached out.",
+)
+@click.pass_context
+def log(ctx: click.Context, who: str, when: str | None, channel: str, direction: str) -> None:
+    """Record one exchange by hand. WHO is an e-mail address or the exact name of one person."""
+    from connectors.csvfiles import parse_instant
+    from pipeline.runner import log_exchange
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    config = app.config
+    tz = config.tz()
+    at = parse_instant(when or datetime.now(tz).date().isoformat(), tz)
+    if at is None:
+        fail(f"--date {when!r} is not a date (use YYYY-MM-DD)")
+    with Store(config.store_path) as store:
+        person_id, created = log_exchange(
+            store, who, at, as_direction(direction), channel.lower(), f"manual:{uuid.uuid4().hex}"
+        )
+    if created:
+        app.say(f"new contact {who} (id {person_id})")
+    app.say(f"logged a {direction} {channel} with {who} on {at.astimezone(tz).date()}")
+
+
+@main.command()
+@click.pass_context
+def errors(ctx: click.Context) -> None:
+    """List the records imports could not read, with file, line and raw text."""
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    with Store(app.config.store_path) as store:
+        problems = store.quarantined()
+    if not problems:
+        app.say("no unreadable records")
+        return
+    for p in problems:
+        click.echo(f"{p.file}:{p.line}: {p.reason}")
+        raw = p.raw if len(p.raw) <= 300 else p.raw[:300] + "…"
+        for line in raw.splitlines() or [""]:
+            click.echo(f"    {line}")
+    app.say(f"{plural(len(problems), 'unreadable record')}")

@@ -1,0 +1,136 @@
+"""People as netgarden sees them: `contacts`, `classify`, and the merge decisions
+(`suggestions`, `merge`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+
+from pipeline.cli.group import app_of, fail, main
+from pipeline.cli.options import as_of_day, as_of_option, format_option
+from pipeline.cli.output import plural, print_rows
+
+
+@main.command()
+@click.option("--explain", is_flag=True, help="Show, per contact, which rule matched and why.")
+@as_of_option("Date the recency conditions count from (default: today).")
+@click.pass_context
+def classify(ctx: click.Context, explain: bool, as_of: str | None) -> None:
+    """Sort every contact into a network by the rules of networks.toml."""
+    from pipeline.assignments import classified, save
+
+    app = app_of(ctx)
+    found = classified(app.config, as_of_day(as_of, app))
+    save(app.config, found.assignments)
+    if explain:
+        for person in sorted(found.people, key=lambda p: p.name.casefold()):
+            a = found.assignments[person.contact_id]
+            rule = f" by rule '{a.rule}'" if a.rule else ""
+            who = f"{person.name} <{person.email}>" if person.email else person.name
+            click.echo(f"{who}: {a.network}{rule}: {'; '.join(a.reasons)}")
+    counts = Counter(a.network for a in found.assignments.values())
+    order = [*found.ruleset.network_names, "unassigned"]
+    app.say(
+        f"classified {plural(len(found.people), 'contact')}: "
+        + ", ".join(f"{name} {counts.get(name, 0)}" for name in order)
+    )
+
+
+@main.command()
+@click.option("--network", help="Only the people of this network.")
+@format_option(("table", "csv", "json"), "table")
+@click.option(
+    "--discovered",
+    is_flag=True,
+    help="List the people met only in mail and calendars, most active first, one-way included.",
+)
+@click.pass_context
+def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool) -> None:
+    """List people as netgarden sees them (to check an import). Multi-values are joined by ';'.
+
+    The list holds the address book and the discovered people with a two-way relationship (the
+    people in the report); --discovered lists every discovered person instead.
+    """
+    from pipeline.assignments import classified
+    from pipeline.store import Store
+    from pipeline.views import CONTACT_COLUMNS, DISCOVERED_COLUMNS, contact_rows, discovered_rows
+
+    app = app_of(ctx)
+    if discovered:
+        if network is not None:
+            raise click.UsageError("--discovered lists people in no network; drop --network")
+        with Store(app.config.store_path) as store:
+            people = store.people()
+        rows = discovered_rows(people, app.config.tz())
+        print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact")
+        return
+    found = classified(app.config, as_of_day(None, app))
+    names = (*found.ruleset.network_names, "unassigned")
+    if network is not None and network not in names:
+        fail(f"no network named {network!r}; networks: " + ", ".join(names))
+    rows = contact_rows(
+        [
+            p
+            for p in found.people
+            if network is None or found.assignments[p.contact_id].network == network
+        ],
+        found.assignments,
+    )
+    print_rows(rows, CONTACT_COLUMNS, fmt, "contact")
+
+
+@main.command()
+@click.option("--accept", is_flag=True, help="Merge every suggested pair (after reviewing them).")
+@click.pass_context
+def suggestions(ctx: click.Context, accept: bool) -> None:
+    """People who may be one person: a shared phone, or the same name at the same organization.
+
+    netgarden merges records only when they share an e-mail address; for everything else it
+    asks. Review the list, then `netgarden merge ID ID` the pairs that are one person, or
+    `--accept` them all.
+    """
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    with Store(app.config.store_path) as store:
+        found = store.suggestions()
+        names = {p.contact_id: p for p in store.people()}
+        if not found:
+            app.say("no suggestions")
+            return
+        for s in found:
+            a, b = names[s.person_a], names[s.person_b]
+            click.echo(
+                f"{a.contact_id} {a.name} <{a.email}> ~ {b.contact_id} {b.name} <{b.email}>: "
+                f"{s.reason}"
+            )
+        if accept:
+            with store.transaction():
+                for s in found:
+                    store.merge([s.person_a, s.person_b])
+            app.say(f"merged {plural(len(found), 'suggested pair')}")
+        else:
+            app.say(f"{plural(len(found), 'suggestion')}; `netgarden merge ID ID` confirms one")
+
+
+@main.command()
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.pass_context
+def merge(ctx: click.Context, ids: tuple[int, ...]) -> None:
+    """Confirm that these contacts (their contact_id) are one person.
+
+    The link is kept across imports; the person keeps the smallest id.
+    """
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    if len(set(ids)) < 2:
+        raise click.UsageError("give at least two different contact ids")
+    with Store(app.config.store_path) as store, store.transaction():
+        known = store.person_ids()
+        missing = [str(i) for i in ids if i not in known]
+        if missing:
+            fail(f"no contact with id {', '.join(missing)} (see `netgarden contacts`)")
+        store.merge(list(ids))
+    app.say(f"merged {', '.join(str(i) for i in ids)} into {min(ids)}")

@@ -1,0 +1,74 @@
+"""What the listing commands show of people, as rows of named values (lists kept as lists)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import tzinfo
+from typing import Any
+
+from pipeline.model import Person
+from rules.engine import Assignment
+
+CONTACT_COLUMNS = (
+    "contact_id",
+    "name",
+    "emails",
+    "phones",
+    "organization",
+    "title",
+    "labels",
+    "network",
+    "sources",
+)
+DISCOVERED_COLUMNS = (
+    "contact_id",
+    "name",
+    "email",
+    "exchanges",
+    "sent",
+    "received",
+    "meetings",
+    "last_contact",
+    "relationship",
+)
+
+
+def contact_rows(
+    people: Sequence[Person], assignments: Mapping[int, Assignment]
+) -> list[dict[str, Any]]:
+    """A row per person with the columns of CONTACT_COLUMNS."""
+    return [
+        {
+            "contact_id": p.contact_id,
+            "name": p.name,
+            "emails": list(p.emails),
+            "phones": list(p.phones),
+            "organization": p.organization,
+            "title": p.title,
+            "labels": list(p.labels),
+            "network": assignments[p.contact_id].network,
+            "sources": list(p.sources),
+        }
+        for p in people
+    ]
+
+
+def discovered_rows(people: Sequence[Person], zone: tzinfo) -> list[dict[str, Any]]:
+    """Everyone met only in mail and calendars with at least one counted exchange, most
+    exchanges first, then the most recent; the columns of DISCOVERED_COLUMNS."""
+    found = [p for p in people if p.discovered and p.interactions]
+    found.sort(key=lambda p: (-len(p.interactions), -p.interactions[-1].at.timestamp()))
+    return [
+        {
+            "contact_id": p.contact_id,
+            "name": p.name,
+            "email": p.email,
+            "exchanges": len(p.interactions),
+            "sent": sum(i.direction == "outbound" for i in p.interactions),
+            "received": sum(i.direction == "inbound" for i in p.interactions),
+            "meetings": sum(i.direction == "mutual" for i in p.interactions),
+            "last_contact": p.interactions[-1].at.astimezone(zone).date().isoformat(),
+            "relationship": "two-way" if p.two_way else "one-way",
+        }
+        for p in found
+    ]
