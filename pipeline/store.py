@@ -21,27 +21,23 @@ from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, suggestion_pairs
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
     DIRECTIONS,
-    DISCOVERED,
     Contact,
     Direction,
     ExchangeRow,
     Handle,
     HandleKind,
     Interaction,
-    InteractionSummary,
     Person,
     Problem,
     content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
+from pipeline.people import RecordRow, StoredExchange, build_people
 
 _CHUNK = 500
 # json.dumps rebuilds an encoder on every call; one shared encoder is twice as fast on the
 # hundreds of thousands of small lists a large import writes.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-# Sources whose records only exist because an exchange named someone unknown: their names are
-# often just an address, so a real address-book name wins over them.
-_FALLBACK_SOURCES = frozenset({"interactions", "manual", DISCOVERED})
 
 
 @dataclass
@@ -439,89 +435,37 @@ class Store:
 
     def people(self) -> list[Person]:
         """Every person with their records merged and their exchanges attached, by id."""
-        records: dict[int, list[tuple[int, str, str, str, str, list[str], str, int]]] = defaultdict(
-            list
-        )
-        handles_of: dict[int, list[tuple[str, str]]] = {}
-        owner: dict[tuple[str, str], int] = {}
-        for row in self.db.execute(
-            "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq, "
-            "handles FROM contacts ORDER BY import_seq DESC, id DESC"
-        ):
-            contact_id = int(row[0])
-            person_id = int(row[1]) if row[1] is not None else contact_id
-            records[person_id].append(
-                (
-                    contact_id,
-                    str(row[2]),
-                    str(row[3]),
-                    str(row[4]),
-                    str(row[5]),
-                    list(json.loads(row[6])),
-                    str(row[7]),
-                    int(row[8]),
+        records = (
+            RecordRow(
+                int(cid),
+                int(pid) if pid is not None else int(cid),
+                str(source),
+                str(name),
+                str(organization),
+                str(title),
+                tuple(json.loads(labels)),
+                str(notes),
+                int(seq),
+                tuple((str(kind), str(value)) for kind, value in json.loads(handles)),
+            )
+            for cid, pid, source, name, organization, title, labels, notes, seq, handles in (
+                self.db.execute(
+                    "SELECT id, person_id, source, name, organization, title, labels, notes, "
+                    "import_seq, handles FROM contacts"
                 )
             )
-            handles = [(str(kind), str(value)) for kind, value in json.loads(row[9])]
-            handles_of[contact_id] = handles
-            for handle in handles:
-                if handle not in owner or person_id < owner[handle]:
-                    owner[handle] = person_id
-        exchanges: dict[int, list[InteractionSummary]] = defaultdict(list)
-        last_key: dict[int, str] = {}
-        # Direction, channel and source take a handful of values: one shared string each,
-        # not one per row (a mail archive brings millions of rows).
-        words: dict[str, str] = {}
+        )
         directions: dict[str, Direction] = {d: d for d in DIRECTIONS}
         instant = datetime.fromisoformat
-        # In key order (the table's own order): the rows of one message are adjacent, so a
-        # message that reached two addresses of one person is seen twice in a row and counted
-        # once, without remembering every key.
-        for key, kind, value, at, direction, channel, source in self.db.execute(
-            "SELECT key, kind, value, at, direction, channel, source FROM interactions ORDER BY key"
-        ):
-            pid = owner.get((kind, value))
-            if pid is None or last_key.get(pid) == key:
-                continue
-            last_key[pid] = key
-            exchanges[pid].append(
-                InteractionSummary(
-                    at=instant(at),
-                    direction=directions[direction],
-                    channel=words.setdefault(channel, channel),
-                    source=words.setdefault(source, source),
-                )
+        # In key order (the table's own order): see build_people.
+        exchanges = (
+            StoredExchange(key, kind, value, instant(at), directions[direction], channel, source)
+            for key, kind, value, at, direction, channel, source in self.db.execute(
+                "SELECT key, kind, value, at, direction, channel, source FROM interactions "
+                "ORDER BY key"
             )
-        people: list[Person] = []
-        for pid in sorted(records):
-            recs = records[pid]
-            named = sorted(
-                recs, key=lambda r: (r[1] not in _FALLBACK_SOURCES, r[7], r[0]), reverse=True
-            )
-            emails: list[str] = []
-            phones: list[str] = []
-            urls: list[str] = []
-            for rec in recs:
-                for kind, value in handles_of.get(rec[0], ()):
-                    target = emails if kind == "email" else phones if kind == "phone" else urls
-                    if value not in target:
-                        target.append(value)
-            people.append(
-                Person(
-                    contact_id=pid,
-                    name=named[0][2],
-                    emails=tuple(emails),
-                    phones=tuple(phones),
-                    urls=tuple(urls),
-                    organizations=_unique(r[3] for r in recs),
-                    titles=_unique(r[4] for r in recs),
-                    labels=_unique(label for r in recs for label in r[5]),
-                    notes=_unique(r[6] for r in recs),
-                    sources=_sources(recs),
-                    interactions=tuple(sorted(exchanges.get(pid, ()), key=lambda i: i.at)),
-                )
-            )
-        return people
+        )
+        return build_people(list(records), exchanges)
 
     def find_people(self, who: str) -> list[int]:
         """Person ids matching an e-mail address, else a name (case-insensitive, exact)."""
@@ -576,21 +520,6 @@ def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is UTC and not moment.microsecond:
         return moment.isoformat()
     return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _sources(records: Iterable[tuple[object, str, *tuple[object, ...]]]) -> tuple[str, ...]:
-    """Where a person's records came from; a placeholder source only when it is the only one."""
-    found = {r[1] for r in records}
-    real = found - _FALLBACK_SOURCES
-    return tuple(sorted(real or found))
-
-
-def _unique(values: Iterable[str]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for value in values:
-        if value and value not in seen:
-            seen[value] = None
-    return tuple(seen)
 
 
 def _kind(value: object) -> HandleKind:

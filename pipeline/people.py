@@ -1,0 +1,122 @@
+"""People from records: pure, the store's rows in, `Person` views out.
+
+A person is the union of the contact records identity resolution gave one `person_id`
+(`pipeline.identity`); each exchange belongs to the person who holds its counterpart's handle.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from pipeline.model import DISCOVERED, Direction, InteractionSummary, Person
+
+#: Sources whose records only exist because an exchange named someone unknown: their names are
+#: often just an address, so a real address-book name wins over them.
+FALLBACK_SOURCES = frozenset({"interactions", "manual", DISCOVERED})
+
+
+class RecordRow(NamedTuple):
+    """One contact record as the store keeps it."""
+
+    contact_id: int
+    person_id: int
+    source: str
+    name: str
+    organization: str
+    title: str
+    labels: tuple[str, ...]
+    notes: str
+    #: The import that last wrote or saw the record: higher is more recent.
+    import_seq: int
+    handles: tuple[tuple[str, str], ...]
+
+
+class StoredExchange(NamedTuple):
+    """One stored exchange: a message or meeting (`key`) with one counterpart handle."""
+
+    key: str
+    kind: str
+    value: str
+    at: datetime
+    direction: Direction
+    channel: str
+    source: str
+
+
+def build_people(records: Iterable[RecordRow], exchanges: Iterable[StoredExchange]) -> list[Person]:
+    """Every person of `records`, by contact id, with the exchanges of `exchanges` attached.
+
+    A person's lists (e-mails, organizations, ...) run from their most recent record to the
+    oldest, so `emails[0]` is the primary address; the name is the most recent record's,
+    except that an address-book name wins over a name an exchange brought. An exchange counts
+    for the person with the smallest id among those holding its handle, once per key:
+    `exchanges` come in key order (as the store's table keeps them), so that a message that
+    reached two addresses of one person is seen twice in a row and counted once.
+    """
+    by_person: dict[int, list[RecordRow]] = defaultdict(list)
+    owner: dict[tuple[str, str], int] = {}
+    for record in records:
+        by_person[record.person_id].append(record)
+        for handle in record.handles:
+            if handle not in owner or record.person_id < owner[handle]:
+                owner[handle] = record.person_id
+    found: dict[int, list[InteractionSummary]] = defaultdict(list)
+    last_key: dict[int, str] = {}
+    # Channels and sources take a handful of values: one shared string each, not one per row
+    # (a mail archive brings millions of rows).
+    words: dict[str, str] = {}
+    for exchange in exchanges:
+        pid = owner.get((exchange.kind, exchange.value))
+        if pid is None or last_key.get(pid) == exchange.key:
+            continue
+        last_key[pid] = exchange.key
+        found[pid].append(
+            InteractionSummary(
+                at=exchange.at,
+                direction=exchange.direction,
+                channel=words.setdefault(exchange.channel, exchange.channel),
+                source=words.setdefault(exchange.source, exchange.source),
+            )
+        )
+    return [_person(pid, by_person[pid], found.get(pid, [])) for pid in sorted(by_person)]
+
+
+def _person(pid: int, records: list[RecordRow], exchanges: list[InteractionSummary]) -> Person:
+    records.sort(key=lambda r: (r.import_seq, r.contact_id), reverse=True)
+    named = max(
+        records, key=lambda r: (r.source not in FALLBACK_SOURCES, r.import_seq, r.contact_id)
+    )
+    emails: list[str] = []
+    phones: list[str] = []
+    urls: list[str] = []
+    for record in records:
+        for kind, value in record.handles:
+            target = emails if kind == "email" else phones if kind == "phone" else urls
+            if value not in target:
+                target.append(value)
+    sources = {r.source for r in records}
+    return Person(
+        contact_id=pid,
+        name=named.name,
+        emails=tuple(emails),
+        phones=tuple(phones),
+        urls=tuple(urls),
+        organizations=_unique(r.organization for r in records),
+        titles=_unique(r.title for r in records),
+        labels=_unique(label for r in records for label in r.labels),
+        notes=_unique(r.notes for r in records),
+        # A placeholder source only when it is the only one.
+        sources=tuple(sorted(sources - FALLBACK_SOURCES or sources)),
+        interactions=tuple(sorted(exchanges, key=lambda i: i.at)),
+    )
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if value and value not in seen:
+            seen[value] = None
+    return tuple(seen)
