@@ -1,18 +1,22 @@
-"""Shared fixtures: the real-world corpus, fixture files, and a temporary netgarden home."""
+"""Shared fixtures: a temporary netgarden home, the real-world corpus, the fake Google and the
+fake Microsoft, and the guard that keeps every test on this machine."""
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SAMPLE = REPO / "data" / "sample"
+from tests.fakes.google import FakeGoogle
+from tests.fakes.microsoft import FakeMicrosoft
+from tests.helpers import CORPUS, ME
+
+#: Set by .ci/run: a missing corpus is then an error, never a reason to skip.
+REQUIRE_CORPUS = "NETGARDEN_REQUIRE_CORPUS"
 
 
 @pytest.fixture
@@ -23,6 +27,34 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("COLUMNS", "250")  # tables wider than a CI log's default 80 columns
     return folder
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """../shared/corpus, the real-world files. A clone without it skips the tests that read it
+    (one line in the summary says which folder was missing); under CI it is an error."""
+    if CORPUS.is_dir():
+        return CORPUS
+    if os.environ.get(REQUIRE_CORPUS):
+        pytest.fail(f"the real-world corpus {CORPUS} is missing ({REQUIRE_CORPUS} is set)")
+    pytest.skip(f"the real-world corpus was not found at {CORPUS}")
+
+
+@pytest.fixture
+def google() -> Iterator[FakeGoogle]:
+    """The fake Google on loopback: one account, ME, with a send-as alias."""
+    with FakeGoogle(ME, send_as=["me@alias.example"]) as fake:
+        yield fake
+
+
+@pytest.fixture
+def microsoft(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
+    """The fake Microsoft on loopback (TLS with its own CA), one mailbox: ME."""
+    with FakeMicrosoft(ME) as fake:
+        # How a user points netgarden at a private CA: requests (and so msal) trust the bundle.
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
+        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+        yield fake
 
 
 def _loopback(address: object) -> bool:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from pipeline.cli import main
 from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS
-from tests.conftest import CORPUS, FIXTURES
+from tests.helpers import FIXTURES, rows, run
 
 CARDS = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:Ada Client\r\nORG:Acme\r\n"
@@ -51,12 +48,6 @@ when = { label = ["Mentors"] }
 """
 
 
-def run(*args: str) -> Result:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    assert "Traceback" not in result.output
-    return result
-
-
 @pytest.fixture
 def files(tmp_path: Path, home: Path) -> dict[str, Path]:
     cards = tmp_path / "contacts.vcf"
@@ -66,11 +57,6 @@ def files(tmp_path: Path, home: Path) -> dict[str, Path]:
     home.mkdir(parents=True, exist_ok=True)
     (home / "networks.toml").write_text(NETWORKS, encoding="utf-8")
     return {"cards": cards, "exchanges": exchanges}
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 def test_init_writes_config_and_the_six_networks(home: Path) -> None:
@@ -231,8 +217,8 @@ def test_quarantine_errors_and_strict(tmp_path: Path, home: Path) -> None:
     assert strict.exit_code == 3
 
 
-def test_import_a_folder_skips_what_is_not_an_export(home: Path) -> None:
-    folder = CORPUS / "vcard" / "aosp-vcard" / "tests" / "res" / "raw"
+def test_import_a_folder_skips_what_is_not_an_export(home: Path, corpus: Path) -> None:
+    folder = corpus / "vcard" / "aosp-vcard" / "tests" / "res" / "raw"
     result = run("import", str(folder))
     assert result.exit_code == 0, result.output
     assert result.output.count("(vcard): contacts") == len(list(folder.glob("*.vcf")))

@@ -13,12 +13,9 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from tests.fakes.google import FakeGoogle
-from tests.test_cli import run
-
-ME = "me@example.com"
+from tests.helpers import ME, run
 
 
-@pytest.fixture
 def google() -> Iterator[FakeGoogle]:
     with FakeGoogle(ME) as fake:
         yield fake

@@ -3,15 +3,13 @@ noise counts, settings, and re-imports."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from tests.connectors.test_mailbox import message
-from tests.test_cli import run
+from tests.helpers import message, rows, run
 
 CARDS = (
     "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:1\r\nFN:Ada Client\r\nORG:Acme\r\n"
@@ -23,11 +21,6 @@ ICS = (
     "ORGANIZER:mailto:me@example.com\r\nATTENDEE;CN=Gil Meet:mailto:gil@example.com\r\n"
     "END:VEVENT\r\nEND:VCALENDAR\r\n"
 )
-
-
-def rows(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
 
 
 @pytest.fixture

@@ -12,12 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.test_cli import run
-
-ME = "me@example.com"
+from tests.helpers import ME, run
 
 
-@pytest.fixture
 def microsoft(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
     with FakeMicrosoft(ME) as fake:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)

@@ -9,7 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.conftest import SAMPLE
+from tests.helpers import SAMPLE
 
 AS_OF = "2026-11-15"
 

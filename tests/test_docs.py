@@ -6,7 +6,7 @@ import click
 from click.testing import CliRunner
 
 from pipeline.cli import main
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:

@@ -18,7 +18,7 @@ from connectors.csvfiles import (
 )
 from pipeline.errors import FormatError
 from pipeline.model import Contact, Interaction, Problem, Record, Skipped
-from tests.conftest import FIXTURES
+from tests.helpers import FIXTURES
 
 CSV = FIXTURES / "csv"
 UTC_OPTIONS = ReadOptions(default_region="US", timezone="UTC")

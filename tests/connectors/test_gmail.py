@@ -20,12 +20,11 @@ from pipeline.model import Checkpoint, Record
 from pipeline.runner import sync_source
 from pipeline.store import Store
 from tests.fakes.google import FakeGoogle
+from tests.helpers import ME, Sleeper
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-ME = "me@example.com"
 
 
-@pytest.fixture
 def google() -> Iterator[FakeGoogle]:
     with FakeGoogle(ME, send_as=["me@alias.example"]) as fake:
         yield fake
@@ -50,16 +49,6 @@ def token_file(tmp_path: Path, google: FakeGoogle) -> Path:
         )
     )
     return path
-
-
-class Sleeper:
-    """Records the waits asked for instead of waiting."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def connector(

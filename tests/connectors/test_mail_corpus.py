@@ -16,8 +16,10 @@ from connectors.mailbox import EmlConnector, MboxConnector, split_mbox
 from connectors.mailparse import parse_date
 from pipeline.mail import BULK, ROLE, SELF
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
-from tests.conftest import CORPUS
-from tests.connectors.test_mailbox import unpacked
+from tests.helpers import CORPUS, unpacked
+
+#: Every test here reads ../shared/corpus (skipped without it, an error under CI).
+pytestmark = pytest.mark.usefixtures("corpus")
 
 MAIL = CORPUS / "mail"
 EML = MAIL / "mikel-mail" / "spec" / "fixtures" / "emails"

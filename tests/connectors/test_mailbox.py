@@ -4,7 +4,6 @@ user's own addresses, and the noise rules as an import applies them."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,49 +13,10 @@ from connectors import detect, expand
 from connectors.base import ReadOptions
 from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
 from pipeline.mail import BULK, CHAT, CROWD, DRAFT, IGNORED, ROLE, SPAM, TRASH, MailPolicy
-from pipeline.model import Checkpoint, Exchanges, Interaction, Problem, Skipped
+from pipeline.model import Checkpoint, Interaction, Problem, Skipped
+from tests.helpers import message, unpacked
 
 ME = MailPolicy(me=frozenset({"me@example.com"}))
-
-
-def message(
-    *,
-    sender: str = "Ann Lee <ann@example.com>",
-    to: str = "me@example.com",
-    date: str = "Mon, 04 Mar 2024 12:20:34 +0100",
-    mid: str = "<m1@example.com>",
-    labels: str = "",
-    extra: str = "",
-    body: str = "Hello\n",
-    separator: str = "From 1790123456789012345@xxx Mon Mar 04 11:20:34 +0000 2024",
-) -> str:
-    lines = [separator]
-    if labels:
-        lines.append(f"X-Gmail-Labels: {labels}")
-    lines += [
-        "Received: from mx.example.com by mx.google.com;",
-        "        Mon, 04 Mar 2024 03:20:35 -0800 (PST)",
-    ]
-    if date:
-        lines.append(f"Date: {date}")
-    lines += [f"From: {sender}", f"To: {to}"]
-    if mid:
-        lines.append(f"Message-ID: {mid}")
-    lines.append("Subject: private subject")
-    if extra:
-        lines.append(extra)
-    return "\n".join(lines) + "\n\n" + body + "\n"
-
-
-def unpacked(records: Iterable[object]) -> list[object]:
-    """Records with packed exchanges (`Exchanges`) as the Interactions they stand for."""
-    out: list[object] = []
-    for record in records:
-        if isinstance(record, Exchanges):
-            out.extend(record.interactions())
-        else:
-            out.append(record)
-    return out
 
 
 def read(path: Path, policy: MailPolicy = ME) -> list[object]:

@@ -20,12 +20,11 @@ from pipeline.model import Checkpoint, Record
 from pipeline.runner import sync_source
 from pipeline.store import Store
 from tests.fakes.microsoft import FakeMicrosoft
+from tests.helpers import ME, Sleeper
 
-ME = "me@example.com"
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
-@pytest.fixture
 def microsoft(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
     with FakeMicrosoft(ME) as fake:
         # How a user points netgarden at a private CA: requests (and so msal) trust the bundle.
@@ -42,14 +41,6 @@ def account(microsoft: FakeMicrosoft, **settings: object) -> OutlookAccount:
         graph_endpoint=microsoft.graph_endpoint,
         **settings,  # type: ignore[arg-type]
     )
-
-
-class Sleeper:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 def signed_in(microsoft: FakeMicrosoft, settings: OutlookAccount) -> tuple[Graph, str]:

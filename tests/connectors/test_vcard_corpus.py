@@ -6,8 +6,11 @@ import pytest
 
 from connectors.vcard import VCardConnector
 from pipeline.model import Contact, Problem
-from tests.conftest import CORPUS
 from tests.connectors.vcard_expected import EXPECTED
+from tests.helpers import CORPUS
+
+#: Every test here reads ../shared/corpus (skipped without it, an error under CI).
+pytestmark = pytest.mark.usefixtures("corpus")
 
 VCARD_CORPUS = CORPUS / "vcard"
 

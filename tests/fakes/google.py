@@ -39,13 +39,10 @@ The ledger (``units_used``, ``calls``, ``requests``, ``spends``, ``max_concurren
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import json
 import random
 import re
-import socket
-import threading
 import time
 import traceback
 import uuid
@@ -56,10 +53,10 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from email.message import Message
 from email.parser import Parser
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 __all__ = ["UNITS", "FakeGoogle", "FieldTree", "apply_fields", "parse_fields"]
 
@@ -455,49 +452,6 @@ Handler = Callable[..., JSON]
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGoogle
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-    server_version = "FakeGoogle/1.0"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body leave in two writes; without this, Nagle and delayed ACKs stall
-        # every keep-alive response by ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        cast(_Server, self.server).fake._connection_opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            cast(_Server, self.server).fake._connection_closed(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the ledger, not a log."""
-
-    def _handle(self) -> None:
-        fake = cast(_Server, self.server).fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = {key.lower(): value for key, value in self.headers.items()}
-        reply = fake._http(self.command, self.path, headers, body)
-        self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
-
-
 # --------------------------------------------------------------------------- the fake
 
 
@@ -505,7 +459,7 @@ class _Handler(BaseHTTPRequestHandler):
 AUTHORIZATION_CODE = "4/fake-authorization-code"
 
 
-class FakeGoogle:
+class FakeGoogle(LoopbackServer):
     """An in-process Google (OAuth token endpoint, Gmail, People, Calendar) for tests.
 
     State setters (``add_message``, ``add_person``, ``add_event``, ...) and the ledger attributes
@@ -518,6 +472,9 @@ class FakeGoogle:
     (parts per batch received, refused ones included) and ``crashes`` (tracebacks of fake bugs,
     answered 500).
     """
+
+    server_version = "FakeGoogle/1.0"
+    scheme = "http"
 
     def __init__(
         self,
@@ -557,10 +514,7 @@ class FakeGoogle:
         self.token_lifetime = token_lifetime
         self.clock = clock
 
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
+        super().__init__()
         self._tokens: set[str] = set()
 
         # Gmail
@@ -605,65 +559,6 @@ class FakeGoogle:
             ("GET", re.compile(r"/calendar/v3/calendars/([^/]+)/events"), "events.list",
              self._events_list),
         ]  # fmt: skip
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> Self:
-        """Listen on 127.0.0.1 (a free port) in a daemon thread; returns self."""
-        with self._lock:
-            if self._server is not None:
-                return self
-            server = _Server(("127.0.0.1", 0), _Handler)
-            server.fake = self
-            self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="FakeGoogle",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and drop open keep-alive connections."""
-        with self._lock:
-            server, self._server = self._server, None
-            connections = list(self._connections)
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (RuntimeError before start())."""
-        server = self._server
-        if server is None:
-            raise RuntimeError("FakeGoogle is not started")
-        return int(server.server_address[1])
-
-    @property
-    def root(self) -> str:
-        """``http://127.0.0.1:PORT/``: api_endpoint for Gmail and People."""
-        return f"http://127.0.0.1:{self.port}/"
 
     @property
     def calendar_root(self) -> str:
@@ -952,14 +847,6 @@ class FakeGoogle:
         return self.owner if calendar_id == "primary" else calendar_id
 
     # ------------------------------------------------------------------ HTTP entry
-
-    def _connection_opened(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def _connection_closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
 
     def _http(self, verb: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Answer one HTTP request (called from the server's handler threads)."""

@@ -108,7 +108,6 @@ the per-connection threads, all state under one lock.
 from __future__ import annotations
 
 import base64
-import contextlib
 import copy
 import hashlib
 import ipaddress
@@ -118,7 +117,6 @@ import os
 import random
 import re
 import secrets
-import socket
 import ssl
 import tempfile
 import threading
@@ -130,11 +128,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parseaddr
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, cast
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from tests.fakes.loopback import LoopbackServer
 
 if TYPE_CHECKING:
     import requests
@@ -723,71 +721,6 @@ class _Call:
 # --------------------------------------------------------------------------- HTTP plumbing
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
-    fake: FakeMicrosoft
-    context: ssl.SSLContext
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        """TLS handshake in the connection's own thread, then serve it."""
-        raw = cast(socket.socket, request)
-        # Headers and body leave in two writes; without this, Nagle and delayed ACKs stall
-        # every keep-alive response by ~40 ms.
-        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        raw.settimeout(10)
-        try:
-            tls = self.context.wrap_socket(raw, server_side=True)
-        except OSError:  # ssl.SSLError included: e.g. the client does not trust ca_file
-            self.fake._tls_failed()
-            with contextlib.suppress(OSError):
-                raw.close()
-            return
-        try:
-            _Handler(tls, client_address, self)
-        finally:
-            with contextlib.suppress(OSError):
-                tls.close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 60
-    server_version = "FakeMicrosoft/1.0"
-
-    def setup(self) -> None:
-        super().setup()
-        cast(_Server, self.server).fake._connection_opened(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            cast(_Server, self.server).fake._connection_closed(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: tests read the ledger, not a log."""
-
-    def _handle(self) -> None:
-        fake = cast(_Server, self.server).fake
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers: dict[str, str] = {}
-        for key, value in self.headers.items():
-            name = key.lower()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
-        reply = fake._http(self.command, self.path, headers, body)
-        self.send_response(reply.status)
-        for key, value in reply.headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(reply.body)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
-
-
 # --------------------------------------------------------------------------- routes
 
 _PRINCIPAL = r"(?:me|users/(?P<user>[^/()]+)|users\('(?P<quser>[^']+)'\))"
@@ -811,7 +744,7 @@ _ROUTES: list[tuple[str, re.Pattern[str]]] = [
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeMicrosoft:
+class FakeMicrosoft(LoopbackServer):
     """An in-process Microsoft identity platform and Microsoft Graph (mail, contacts, calendar).
 
     State setters (``add_message``, ``add_contact``, ``add_event``, ...) and the ledger may be
@@ -832,6 +765,9 @@ class FakeMicrosoft:
     ``token_faults``; ``tls_failures`` (handshakes that failed, e.g. an untrusting client) and
     ``crashes`` (tracebacks of fake bugs, answered 500).
     """
+
+    server_version = "FakeMicrosoft/1.0"
+    scheme = "https"
 
     def __init__(
         self,
@@ -899,10 +835,7 @@ class FakeMicrosoft:
         self.device_expires_in = device_expires_in
         self.clock = clock
 
-        self._lock = threading.RLock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._connections: set[socket.socket] = set()
+        super().__init__()
         self._in_flight = 0
 
         # identity
@@ -928,66 +861,11 @@ class FakeMicrosoft:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> Self:
-        """Listen on 127.0.0.1 (a free port) over TLS in a daemon thread; returns self."""
+    def _tls_context(self) -> ssl.SSLContext:
         cert, key = tls_files()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert, key)
-        with self._lock:
-            if self._server is not None:
-                return self
-            server = _Server(("127.0.0.1", 0), _Handler)
-            server.fake = self
-            server.context = context
-            self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="FakeMicrosoft",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and drop open keep-alive connections."""
-        with self._lock:
-            server, self._server = self._server, None
-            connections = list(self._connections)
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the server listens on (RuntimeError before start())."""
-        server = self._server
-        if server is None:
-            raise RuntimeError("FakeMicrosoft is not started")
-        return int(server.server_address[1])
-
-    @property
-    def root(self) -> str:
-        """``https://127.0.0.1:PORT/``."""
-        return f"https://127.0.0.1:{self.port}/"
+        return context
 
     @property
     def authority(self) -> str:
@@ -1614,14 +1492,6 @@ class FakeMicrosoft:
             self._tombstones.append(_Tombstone(kind, item.mailbox, item.scope, item.id, self._seq))
 
     # ------------------------------------------------------------------ HTTP entry
-
-    def _connection_opened(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(connection)
-
-    def _connection_closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(connection)
 
     def _tls_failed(self) -> None:
         with self._lock:
