@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from pipeline.cli import main
 from tests.fakes.google import FakeGoogle
@@ -196,3 +196,55 @@ def test_run_syncs_and_writes_the_report(account: Path, google: FakeGoogle, home
     failed = run("run")
     assert failed.exit_code == 3
     assert (home / "reports" / "staleness.csv").exists()
+
+
+def _client_file(tmp_path: Path, google: FakeGoogle) -> Path:
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text(
+        json.dumps(
+            {
+                "installed": {
+                    "client_id": "client.apps.googleusercontent.com",
+                    "client_secret": "secret",
+                    "auth_uri": google.root + "o/oauth2/auth",
+                    "token_uri": google.token_uri,
+                    "redirect_uris": ["http://localhost"],
+                }
+            }
+        )
+    )
+    return secrets
+
+
+def _sign_in(secrets: Path, *more: str) -> Result:
+    from tests.fakes.google import AUTHORIZATION_CODE
+
+    pasted = f"http://127.0.0.1:1/?state=x&code={AUTHORIZATION_CODE}&scope=s\n"
+    return CliRunner().invoke(
+        main,
+        ["auth", "gmail", "--client-secrets", str(secrets), "--no-browser", *more],
+        input=pasted,
+    )
+
+
+def test_an_account_name_with_quotes_and_backslashes_keeps_config_toml_valid(
+    home: Path, google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    name = 'Ann\'s "work" \\ mail'
+    result = _sign_in(_client_file(tmp_path, google), "--account", name)
+    assert result.exit_code == 0, result.output
+    assert f"gmail {name}: signed in" in run("status").output
+
+
+def test_auth_without_an_account_signs_in_for_the_only_table(
+    account: Path, home: Path, google: FakeGoogle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    before = (home / "config.toml").read_text()
+    account.unlink()
+    result = _sign_in(_client_file(tmp_path, google))
+    assert result.exit_code == 0, result.output
+    assert account.exists()  # tokens/gmail-work.json, the table's own token file
+    assert (home / "config.toml").read_text() == before
+    assert not (home / "tokens" / "gmail-default.json").exists()

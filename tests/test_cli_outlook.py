@@ -129,3 +129,28 @@ def test_sync_without_a_sign_in_says_how(configured: Path) -> None:
     result = run("sync")
     assert result.exit_code == 3
     assert "run `netgarden auth outlook`" in result.stderr
+
+
+def test_auth_without_an_account_signs_in_for_the_table_whose_client_id_and_tenant_match(
+    home: Path, microsoft: FakeMicrosoft
+) -> None:
+    home.mkdir(parents=True)
+    config = (
+        "# my accounts\n"
+        f'[[outlook]]\naccount = "personal"\nclient_id = "other-app"\n'
+        f'authority = "{microsoft.authority_for("common")}"\n\n'
+        f'[[outlook]]\naccount = "work"\nclient_id = "client-id"\ntenant = "contoso.example"\n'
+        f'authority = "{microsoft.authority_for("contoso.example")}"\n'
+        f'graph_endpoint = "{microsoft.graph_endpoint}"\n'
+    )
+    (home / "config.toml").write_text(config)
+    approve_when_asked(microsoft)
+    result = run("auth", "outlook", "--client-id", "client-id", "--tenant", "contoso.example")
+    assert result.exit_code == 0, result.output
+    # That table's authority (the fake, not Microsoft's public one) and that table's cache;
+    # config.toml is left as it was.
+    assert (home / "tokens" / "outlook-work.json").exists()
+    assert not (home / "tokens" / "outlook-default.json").exists()
+    assert (home / "config.toml").read_text() == config
+    mail(microsoft, 2)
+    assert "outlook work: 2 new exchanges" in run("sync", "work").stderr
