@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from connectors.base import FileConnector
+from connectors.base import HEAD_BYTES, FileConnector
 from pipeline.errors import FormatError
 
 _REGISTRY: dict[str, str] = {
@@ -22,7 +22,6 @@ _REGISTRY: dict[str, str] = {
 }
 #: Format names in detection order (the first whose sniff accepts a file wins).
 FORMATS: tuple[str, ...] = tuple(_REGISTRY)
-_HEAD_BYTES = 16384
 _MAGIC = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
@@ -70,7 +69,7 @@ def detect(path: Path) -> type[FileConnector]:
         raise FormatError(path, "a folder without mail in it (no cur/ and new/, no .eml files)")
     try:
         with path.open("rb") as handle:
-            head = handle.read(_HEAD_BYTES)
+            head = handle.read(HEAD_BYTES)
     except OSError as exc:
         raise FormatError(path, f"cannot read: {exc.strerror or exc}") from None
     if not head.strip():

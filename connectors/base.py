@@ -40,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from pipeline.errors import FormatError
 from pipeline.mail import MailPolicy
 from pipeline.model import Checkpoint, Record
 
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 Orphans = Literal["contact", "discover", "keep"]
 #: `progress(work done, records read)`: see the module's docstring.
 ProgressHook = Callable[[int, int], None]
+#: How much of a file format detection and `check_format` look at.
+HEAD_BYTES = 16384
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ class FileConnector(Connector):
     #: What a person reads in messages: "a vCard file", "a LinkedIn Connections.csv", ...
     description: ClassVar[str] = ""
     orphans: Orphans = "keep"
+    #: Whether `check_format` refuses a file `sniff` does not know. Off for a reader that
+    #: says better what is missing (no header row, no BEGIN:VCARD), before any record.
+    sniff_first: ClassVar[bool] = True
 
     def __init__(self, path: Path, options: ReadOptions | None = None) -> None:
         super().__init__()
@@ -171,8 +177,26 @@ class FileConnector(Connector):
         """Every record of the file, in order, without a Checkpoint."""
         raise NotImplementedError
 
+    def check_format(self) -> None:
+        """FormatError unless the path is a regular file that looks like this format (`sniff`
+        on its first bytes, unless `sniff_first` is off): a folder, a device, a pipe or a file
+        of another kind is refused before anything is read from it."""
+        if not self.path.is_file():
+            what = "a folder" if self.path.is_dir() else "not a regular file"
+            raise FormatError(self.path, f"{what}; {self.description} is a file")
+        if not self.sniff_first:
+            return
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(HEAD_BYTES)
+        except OSError as exc:
+            raise FormatError(self.path, f"cannot read: {exc.strerror or exc}") from None
+        if not self.sniff(head, self.path):
+            raise FormatError(self.path, f"not {self.description}")
+
     def extract(self, cursor: str | None) -> Iterator[Record]:
         """The file's records then its Checkpoint; only the Checkpoint if it is unchanged."""
+        self.check_format()
         signature = self.signature()
         if cursor is not None and self.unchanged(cursor, signature):
             yield Checkpoint(cursor)

@@ -67,7 +67,7 @@ class IcsConnector(FileConnector):
         """The meetings that took place by now."""
         now = self._now()
         self._upcoming = None
-        data = self.path.read_bytes()
+        data, cut = _without_cut_events(self.path.read_bytes(), str(self.path))
         try:
             calendars = icalendar.Calendar.from_ical(data, multiple=True)
         except ValueError as exc:
@@ -85,7 +85,7 @@ class IcsConnector(FileConnector):
             else:
                 self.notes.append("could not tell which attendee is you; set `me` in config.toml")
         lines = _event_lines(data)
-        yield from _unterminated(data, str(self.path))
+        yield from cut
         for calendar in calendars:
             for occurrence, problem in _occurrences(calendar, now):
                 if problem is not None:
@@ -226,22 +226,51 @@ _KEPT_LINES = re.compile(
     re.IGNORECASE,
 )
 _END_EVENT = re.compile(rb"^END:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
+_NEXT_PART = re.compile(rb"^(?:BEGIN:V[A-Z]+|END:VCALENDAR)\r?$", re.MULTILINE | re.IGNORECASE)
+_BEGIN_CALENDAR = re.compile(rb"^BEGIN:VCALENDAR\r?$", re.MULTILINE | re.IGNORECASE)
+_END_CALENDAR = re.compile(rb"^END:VCALENDAR\r?$", re.MULTILINE | re.IGNORECASE)
 
 
-def _unterminated(data: bytes, file: str) -> Iterator[Problem]:
-    """Events that never end (a cut-off file): icalendar drops them without a word."""
-    begins = [m.start() for m in _BEGIN_EVENT.finditer(data)]
-    for index, begin in enumerate(begins):
-        following = begins[index + 1] if index + 1 < len(begins) else len(data)
-        if _END_EVENT.search(data, begin, following) is None:
-            text = data[begin:following].splitlines()
-            kept = b"\n".join(line for line in text if _KEPT_LINES.match(line))
-            yield Problem(
+def _cut_events(data: bytes) -> list[tuple[int, int]]:
+    """The byte ranges of events that never end (a cut-off file): from their BEGIN:VEVENT to
+    the next component, the calendar's end or the end of the file."""
+    cut: list[tuple[int, int]] = []
+    for begin in _BEGIN_EVENT.finditer(data):
+        after = _NEXT_PART.search(data, begin.end())
+        end = after.start() if after is not None else len(data)
+        if _END_EVENT.search(data, begin.end(), end) is None:
+            cut.append((begin.start(), end))
+    return cut
+
+
+def _without_cut_events(data: bytes, file: str) -> tuple[bytes, list[Problem]]:
+    """The file with its cut-off events taken out (each a Problem with its line) and the
+    END:VCALENDAR a cut file lacks put back: icalendar would drop a cut event without a word,
+    and a calendar without its end altogether."""
+    problems: list[Problem] = []
+    kept: list[bytes] = []
+    position = 0
+    for start, end in _cut_events(data):
+        text = data[start:end].splitlines()
+        problems.append(
+            Problem(
                 file,
-                data.count(b"\n", 0, begin) + 1,
-                kept.decode("utf-8", "replace"),
+                data.count(b"\n", 0, start) + 1,
+                b"\n".join(line for line in text if _KEPT_LINES.match(line)).decode(
+                    "utf-8", "replace"
+                ),
                 "an event without END:VEVENT (is the file cut short?)",
             )
+        )
+        kept.append(data[position:start])
+        position = end
+    kept.append(data[position:])
+    repaired = b"".join(kept)
+    missing = len(_BEGIN_CALENDAR.findall(repaired)) - len(_END_CALENDAR.findall(repaired))
+    if missing > 0:
+        newline = b"" if repaired.endswith(b"\n") else b"\r\n"
+        repaired += newline + b"END:VCALENDAR\r\n" * missing
+    return repaired, problems
 
 
 def _event_lines(data: bytes) -> dict[str, int]:

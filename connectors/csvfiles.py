@@ -89,6 +89,7 @@ class CsvConnector(FileConnector):
 
     #: Columns that must all be present (case-insensitive) for a header to be this format.
     required: ClassVar[frozenset[str]] = frozenset()
+    sniff_first = False  # the reader says "no header row of ... found"
 
     @classmethod
     def matches(cls, header: list[str]) -> bool:

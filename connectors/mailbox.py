@@ -255,6 +255,7 @@ class MboxConnector(MailArchive):
 
     name: ClassVar[str] = "mbox"
     description: ClassVar[str] = "an mbox mail archive"
+    sniff_first = False  # see check_format: a separator cut short is still an mbox
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> bool:
@@ -270,6 +271,17 @@ class MboxConnector(MailArchive):
                 return True
             match = _SEPARATOR_START.search(head, match.start() + 1)
         return False
+
+    def check_format(self) -> None:
+        """An mbox begins with a `From ` separator line (one cut short included: it holds no
+        message). Anything else would be read as one message with no separator."""
+        super().check_format()
+        with self.path.open("rb") as handle:
+            head = handle.read(4096).lstrip(b"\r\n")
+        if head and not head.startswith(b"From "):
+            raise FormatError(
+                self.path, "not an mbox archive: it does not begin with a 'From ' separator line"
+            )
 
     def signature(self) -> str:
         """Size and modification time: hashing a multi-gigabyte archive before reading it would
@@ -566,6 +578,12 @@ class MailFolderConnector(MailArchive):
                 role = folder_role(file.parent.name) if file.parent != self.path else ""
                 found.append((file, frozenset({role}) if role else frozenset(), ""))
         return found
+
+    def check_format(self) -> None:
+        if not (self.path.is_dir() and is_mail_folder(self.path)):
+            raise FormatError(
+                self.path, "not a mail folder (no cur/ and new/, no .eml files in it)"
+            )
 
     def size(self) -> int:
         return sum(f.stat().st_size for f, _, _ in self._files)

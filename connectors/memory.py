@@ -44,6 +44,9 @@ class MemoryConnector(FileConnector):
     def sniff(cls, head: bytes, path: Path) -> bool:
         return False  # nothing on disk is records in memory
 
+    def check_format(self) -> None:
+        """Records in memory are always of their format."""
+
     def total_bytes(self) -> int:
         return len(self.records)
 

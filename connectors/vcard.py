@@ -451,6 +451,7 @@ class VCardConnector(FileConnector):
 
     name = "vcard"
     description = "a vCard file (BEGIN:VCARD)"
+    sniff_first = False  # the reader says "no BEGIN:VCARD found"
 
     @classmethod
     def sniff(cls, head: bytes, path: Path) -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,11 +13,6 @@ from click.testing import CliRunner, Result
 from pipeline.cli import main
 from tests.fakes.google import FakeGoogle
 from tests.helpers import ME, run
-
-
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle(ME) as fake:
-        yield fake
 
 
 @pytest.fixture

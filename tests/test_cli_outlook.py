@@ -5,7 +5,6 @@ from __future__ import annotations
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,13 +12,6 @@ import pytest
 
 from tests.fakes.microsoft import FakeMicrosoft
 from tests.helpers import ME, run
-
-
-def microsoft(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
-    with FakeMicrosoft(ME) as fake:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
-        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-        yield fake
 
 
 @pytest.fixture

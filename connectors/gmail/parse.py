@@ -31,9 +31,14 @@ MESSAGE_FIELDS = "id,labelIds,internalDate,payload/headers"
 PERSON_FIELDS = "names,emailAddresses,phoneNumbers,organizations,metadata"
 
 
-def gmail_message(data: Mapping[str, Any], send_as: frozenset[str]) -> Message:
+def gmail_message(data: Mapping[str, Any], send_as: frozenset[str]) -> Message | None:
     """A `users.messages.get` (format=metadata) response as a Message. The instant is
-    `internalDate`; it is sent when it carries SENT or comes from a send-as address."""
+    `internalDate`; it is sent when it carries SENT or comes from a send-as address. None when
+    the response has no usable `internalDate`."""
+    try:
+        at = datetime.fromtimestamp(int(data["internalDate"]) / 1000, tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
     headers: dict[str, str] = {}
     for header in data.get("payload", {}).get("headers", []):
         name = str(header.get("name", "")).lower()
@@ -43,13 +48,10 @@ def gmail_message(data: Mapping[str, Any], send_as: frozenset[str]) -> Message:
         else:
             headers.setdefault(name, value)
     labels = frozenset(str(label).lower() for label in data.get("labelIds", []))
-    at = datetime.fromtimestamp(int(data.get("internalDate", 0)) / 1000, tz=UTC).replace(
-        microsecond=0
-    )
     senders = parse_addresses(headers.get("from", ""))
     sender = senders[0] if senders else None
     return Message(
-        at=at,
+        at=at.replace(microsecond=0),
         key=message_key(headers.get("message-id", ""), "gmail", str(data.get("id", ""))),
         sender=sender,
         to=parse_addresses(headers.get("to", "")),

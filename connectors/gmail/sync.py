@@ -42,6 +42,7 @@ from pipeline.model import (
     Checkpoint,
     ExchangeRow,
     Interaction,
+    Problem,
     Record,
     Skipped,
     exchange_rows,
@@ -290,11 +291,17 @@ class GmailConnector(Connector):
         )
         rows: list[ExchangeRow] = []
         skipped: Counter[str] = Counter()
+        problems: list[Problem] = []
         for message_id in ids:
             data = found.get(message_id)
             if data is None:
                 continue
             message = gmail_message(data, send_as)
+            if message is None:
+                problems.append(
+                    Problem(self.stream(), 0, f"message {message_id}", "no usable internalDate")
+                )
+                continue
             reason, exchanged = exchanges(message, policy, self.name)
             if reason:
                 skipped[reason] += 1
@@ -303,6 +310,7 @@ class GmailConnector(Connector):
         self.fetched += len(found)
         self._report(self.caller.ledger.units, self.fetched)
         yield from packed(self.name, rows, skipped)
+        yield from problems
 
     # -- contacts ------------------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ def _instant(text: str) -> datetime:
 
 
 def graph_message(data: Mapping[str, Any], folder: str, me: frozenset[str]) -> Message | None:
-    """A message of a delta page as a Message (None when it has no time at all)."""
+    """A message of a delta page as a Message (None when it has no time that can be read)."""
     role = FOLDER_ROLES.get(folder.lower(), "")
     sender = _address(data.get("from"))
     sent = role == "sent" or (sender is not None and sender.email in me)
@@ -57,14 +57,18 @@ def graph_message(data: Mapping[str, Any], folder: str, me: frozenset[str]) -> M
         or data.get("receivedDateTime")
         or data.get("sentDateTime")
     )
-    if not stamp:
+    try:
+        at = _instant(str(stamp)).replace(microsecond=0) if stamp else None
+    except ValueError:
+        at = None
+    if at is None:
         return None
     headers = {
         str(h.get("name", "")).lower(): str(h.get("value", ""))
         for h in data.get("internetMessageHeaders") or []
     }
     return Message(
-        at=_instant(str(stamp)).replace(microsecond=0),
+        at=at,
         key=message_key(str(data.get("internetMessageId", "")), "outlook", str(data.get("id"))),
         sender=sender,
         to=_addresses(data.get("toRecipients")),

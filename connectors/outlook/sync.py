@@ -34,6 +34,7 @@ from pipeline.meetings import Upcoming, meeting_exchanges, meeting_key
 from pipeline.model import (
     Checkpoint,
     ExchangeRow,
+    Problem,
     Record,
     Skipped,
     exchange_rows,
@@ -132,10 +133,18 @@ class OutlookConnector(Connector):
         def records(values: list[dict[str, Any]]) -> Iterator[Record]:
             rows: list[ExchangeRow] = []
             skipped: Counter[str] = Counter()
+            problems: list[Problem] = []
             for value in values:
                 message = graph_message(value, folder, self.me)
                 if message is None:
-                    skipped["messages without a date"] += 1
+                    problems.append(
+                        Problem(
+                            f"{self.stream()}/{folder}",
+                            0,
+                            f"message {value.get('id', '')}",
+                            "no date that can be read",
+                        )
+                    )
                     continue
                 reason, found = exchanges(message, self.policy, self.name)
                 if reason:
@@ -145,6 +154,7 @@ class OutlookConnector(Connector):
             self.read += len(values)
             self._report(self.graph.ledger.requests, self.read)
             yield from packed(self.name, rows, skipped)
+            yield from problems
 
         return records
 

@@ -11,6 +11,8 @@ from connectors.calendar import IcsConnector
 from pipeline.mail import MailPolicy
 from pipeline.meetings import ALONE, CANCELLED, DECLINED
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
+from tests.connectors.contract import FileContract
+from tests.helpers import ME
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BERLIN = """\
@@ -249,3 +251,42 @@ ORGANIZER:mailto:bob@example.com
     [problem] = [r for r in records if isinstance(r, Problem)]
     assert problem.raw == "UID:bad@x"
     assert problem.line > 1
+
+
+class TestContract(FileContract):
+    format = "ics"
+
+
+MINE = ReadOptions(mail=MailPolicy(me=frozenset({ME})))
+
+
+def _ten_meetings() -> str:
+    events = "".join(
+        f"BEGIN:VEVENT\r\nUID:m{i}\r\nDTSTART:202603{i + 1:02d}T100000Z\r\n"
+        "ORGANIZER:mailto:me@example.com\r\nATTENDEE:mailto:ann@example.com\r\nEND:VEVENT\r\n"
+        for i in range(10)
+    )
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n{events}END:VCALENDAR\r\n"
+
+
+def test_a_calendar_without_its_final_end_keeps_every_meeting(tmp_path: Path) -> None:
+    path = tmp_path / "cut.ics"
+    path.write_text(_ten_meetings().removesuffix("END:VCALENDAR\r\n"), newline="")
+    records = list(
+        IcsConnector(path, ReadOptions(mail=MailPolicy(me=frozenset({ME})))).extract(None)
+    )
+    assert len([r for r in records if isinstance(r, Interaction)]) == 10
+    assert not [r for r in records if isinstance(r, Problem)]
+
+
+def test_a_calendar_cut_in_its_tenth_event_keeps_the_nine_before(tmp_path: Path) -> None:
+    text = _ten_meetings()
+    path = tmp_path / "cut.ics"
+    path.write_text(text[: text.index("UID:m9") + 20], newline="")
+    records = list(
+        IcsConnector(path, ReadOptions(mail=MailPolicy(me=frozenset({ME})))).extract(None)
+    )
+    assert len([r for r in records if isinstance(r, Interaction)]) == 9
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    assert problem.line == 3 + 9 * 6 + 1
+    assert "UID:m9" in problem.raw

@@ -18,6 +18,7 @@ from connectors.csvfiles import (
 )
 from pipeline.errors import FormatError
 from pipeline.model import Contact, Interaction, Problem, Record, Skipped
+from tests.connectors.contract import FileContract
 from tests.helpers import FIXTURES
 
 CSV = FIXTURES / "csv"
@@ -186,3 +187,23 @@ def test_unknown_header_is_one_clear_error() -> None:
 def test_forced_format_that_does_not_fit_is_an_error() -> None:
     with pytest.raises(FormatError, match="no header row of a LinkedIn"):
         list(LinkedInConnector(CSV / "thunderbird.csv").extract(None))
+
+
+class TestGoogleContract(FileContract):
+    format = "google_csv"
+
+
+class TestOutlookContract(FileContract):
+    format = "outlook_csv"
+
+
+class TestLinkedInContract(FileContract):
+    format = "linkedin"
+
+
+class TestThunderbirdContract(FileContract):
+    format = "thunderbird"
+
+
+class TestInteractionsContract(FileContract):
+    format = "interactions"

@@ -15,19 +15,16 @@ from connectors.gmail.auth import load_credentials
 from connectors.gmail.client import Caller, Pacer
 from connectors.gmail.sync import GmailConnector
 from pipeline.config import GmailAccount
+from pipeline.errors import SignInError
 from pipeline.mail import MailPolicy
-from pipeline.model import Checkpoint, Record
+from pipeline.model import Checkpoint, Problem, Record
 from pipeline.runner import sync_source
 from pipeline.store import Store
+from tests.connectors.contract import ConnectorContract, Make
 from tests.fakes.google import FakeGoogle
 from tests.helpers import ME, Sleeper
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
-
-
-def google() -> Iterator[FakeGoogle]:
-    with FakeGoogle(ME, send_as=["me@alias.example"]) as fake:
-        yield fake
 
 
 def token_file(tmp_path: Path, google: FakeGoogle) -> Path:
@@ -292,3 +289,31 @@ def test_a_meeting_seen_before_it_starts_is_recorded_once_it_has(
         assert exchanges(store) == [
             (f"ics:later@google.com:{start.isoformat()}", "eve@example.com", "mutual")
         ]
+
+
+class TestContract(ConnectorContract):
+    """The connector contract, against the fake Google."""
+
+    refusal = SignInError
+
+    def located(self, problem: Problem) -> bool:
+        return problem.file == "gmail:work" and problem.raw.startswith("message ")
+
+    @pytest.fixture
+    def fresh(self, tmp_path: Path, google: FakeGoogle) -> Make:
+        mail(google, "Ann <ann@example.com>", ME, ["INBOX"], NOW - timedelta(days=2), "c1@x")
+        google.add_person("people/c1", ["Ann Lee"], ["ann@example.com"], [])
+        return lambda: connector(tmp_path, google)
+
+    @pytest.fixture
+    def damaged(self, tmp_path: Path, google: FakeGoogle) -> Make:
+        mail(google, "Ann <ann@example.com>", ME, ["INBOX"], NOW - timedelta(days=2), "c1@x")
+        bad = mail(google, "Bob <bob@example.com>", ME, ["INBOX"], NOW - timedelta(days=1), "c2@x")
+        google.damage_message(bad, internalDate=None)
+        return lambda: connector(tmp_path, google)
+
+    @pytest.fixture
+    def unreadable(self, tmp_path: Path) -> Iterator[Make]:
+        # The account's refresh token is no longer accepted (revoked, or expired).
+        with FakeGoogle(ME, refresh_token="another-token") as revoked:
+            yield lambda: connector(tmp_path, revoked)

@@ -14,6 +14,7 @@ from connectors.base import ReadOptions
 from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
 from pipeline.mail import BULK, CHAT, CROWD, DRAFT, IGNORED, ROLE, SPAM, TRASH, MailPolicy
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
+from tests.connectors.contract import FileContract
 from tests.helpers import message, unpacked
 
 ME = MailPolicy(me=frozenset({"me@example.com"}))
@@ -329,3 +330,16 @@ def test_a_mailing_list_archive_address_written_with_at_is_an_address(tmp_path: 
     )
     [record] = [r for r in read(path) if isinstance(r, Interaction)]
     assert (record.counterpart.value, record.name) == ("jane@example.com", "Jane Roe")
+
+
+class TestMboxContract(FileContract):
+    format = "mbox"
+
+
+class TestEmlContract(FileContract):
+    format = "eml"
+    single_record = True
+
+
+class TestMaildirContract(FileContract):
+    format = "maildir"

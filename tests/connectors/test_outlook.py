@@ -15,22 +15,16 @@ from connectors.outlook.auth import device_sign_in, load_cache, public_app, user
 from connectors.outlook.graph import Graph
 from connectors.outlook.sync import OutlookConnector
 from pipeline.config import OutlookAccount
+from pipeline.errors import SourceError
 from pipeline.mail import MailPolicy
-from pipeline.model import Checkpoint, Record
+from pipeline.model import Checkpoint, Problem, Record
 from pipeline.runner import sync_source
 from pipeline.store import Store
+from tests.connectors.contract import ConnectorContract, Make
 from tests.fakes.microsoft import FakeMicrosoft
 from tests.helpers import ME, Sleeper
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-
-
-def microsoft(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMicrosoft]:
-    with FakeMicrosoft(ME) as fake:
-        # How a user points netgarden at a private CA: requests (and so msal) trust the bundle.
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", fake.ca_file)
-        monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
-        yield fake
 
 
 def account(microsoft: FakeMicrosoft, **settings: object) -> OutlookAccount:
@@ -246,3 +240,42 @@ def test_a_meeting_seen_before_it_starts_is_recorded_once_it_has(
         later.now = lambda: NOW + timedelta(days=3)
         sync_source(store, later)
         assert rows(store) == [(f"ics:later-uid:{start.isoformat()}", "eve@example.com", "mutual")]
+
+
+class TestContract(ConnectorContract):
+    """The connector contract, against the fake Microsoft."""
+
+    refusal = SourceError
+
+    def located(self, problem: Problem) -> bool:
+        return problem.file == "outlook:work/inbox" and problem.raw.startswith("message ")
+
+    @pytest.fixture
+    def fresh(self, microsoft: FakeMicrosoft) -> Make:
+        deliver(microsoft, 2)
+        return lambda: connector(microsoft)
+
+    @pytest.fixture
+    def damaged(self, microsoft: FakeMicrosoft) -> Make:
+        deliver(microsoft, 1)
+        bad = microsoft.add_message(
+            "inbox",
+            from_=("Bob", "bob@example.com"),
+            to=[("Me", ME)],
+            sent=NOW - timedelta(days=1),
+            received=NOW - timedelta(days=1),
+            internet_message_id="<bad@example.com>",
+        )
+        microsoft.update_message(bad, receivedDateTime="not a date", sentDateTime=None)
+        return lambda: connector(microsoft)
+
+    @pytest.fixture
+    def unreadable(self, microsoft: FakeMicrosoft) -> Make:
+        def revoked() -> OutlookConnector:
+            # Signed in once; since then the organisation revoked every token.
+            made = connector(microsoft)
+            microsoft.revoke_access_tokens()
+            microsoft.revoke_refresh_tokens()
+            return made
+
+        return revoked

@@ -11,6 +11,7 @@ from connectors import detect
 from connectors.vcard import VCardConnector
 from pipeline.errors import FormatError
 from pipeline.model import Checkpoint, Contact, Problem, Record, Skipped
+from tests.connectors.contract import FileContract
 
 
 def read(tmp_path: Path, data: bytes, name: str = "cards.vcf") -> list[Record]:
@@ -188,3 +189,7 @@ def test_parallel_parse_gives_exactly_the_sequential_records(
     assert all(c.digest for c in contacts_)
     [skipped] = [r for r in parallel if isinstance(r, Skipped)]
     assert skipped.line == 1 + sum(card.count("\n") for card in cards[:200])
+
+
+class TestContract(FileContract):
+    format = "vcard"

@@ -411,6 +411,8 @@ class _Message:
     history_id: int
     seq: int
     size: int
+    #: Fields a damaged answer carries in place of the real ones (see damage_message).
+    damage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -706,6 +708,12 @@ class FakeGoogle(LoopbackServer):
             self._messages[mid] = message
             self._record("messagesAdded", {"message": self._message_ref(message, True)}, message)
             return mid
+
+    def damage_message(self, message_id: str, **fields: Any) -> None:
+        """Answer messages.get for this message with these fields in place of the real ones
+        (None leaves a field out): a record the client cannot read."""
+        with self._lock:
+            self._messages[message_id].damage.update(fields)
 
     def delete_message(self, message_id: str) -> None:
         """Delete a message for good; records messagesDeleted."""
@@ -1192,6 +1200,8 @@ class FakeGoogle(LoopbackServer):
                 "internalDate": str(message.internal_ms),
             }
         )
+        body.update(message.damage)
+        body = {key: value for key, value in body.items() if value is not None}
         headers = [{"name": name, "value": value} for name, value in message.headers]
         if fmt == "metadata":
             wanted = {name.lower() for name in query.all("metadataHeaders")}

@@ -5,46 +5,50 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from connectors.csvfiles import InteractionsCsvConnector
-from connectors.vcard import VCardConnector
+from connectors.memory import MemoryConnector
 from pipeline.errors import NetgardenError
 from pipeline.migrations import LATEST, MIGRATIONS
-from pipeline.model import Contact, Handle, Interaction
+from pipeline.model import Contact, Handle, Interaction, Problem, Record
 from pipeline.runner import import_file, resolve
 from pipeline.store import Store
 
 
-def card(name: str, email: str, phone: str = "", uid: str = "") -> bytes:
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"FN:{name}", f"EMAIL:{email}"]
+def card(name: str, email: str, phone: str = "", uid: str = "") -> Contact:
+    """An address-book record as a connector yields it (handles already normalized)."""
+    handles = [Handle("email", email.lower())]
     if phone:
-        lines.append(f"TEL:{phone}")
-    if uid:
-        lines.append(f"UID:{uid}")
-    return ("\r\n".join([*lines, "END:VCARD"]) + "\r\n").encode()
+        handles.append(Handle("phone", phone))
+    return Contact("vcard", uid or f"email:{email.lower()}", name, handles=tuple(handles))
+
+
+def source(
+    tmp_path: Path, name: str, *records: Record | Exception, **kwargs: Any
+) -> MemoryConnector:
+    """A source named like a file in tmp_path, yielding these records."""
+    return MemoryConnector(records, tmp_path / name, **kwargs)
 
 
 def test_reimporting_the_same_file_changes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "a.vcf"
-    path.write_bytes(card("Ann", "ann@example.com") + card("Bob", "bob@example.com"))
+    records = (card("Ann", "ann@example.com"), card("Bob", "bob@example.com"))
     with Store(tmp_path / "s.sqlite") as store:
-        first = import_file(store, VCardConnector(path))
+        first = import_file(store, source(tmp_path, "a", *records))
         assert first.contacts.new == 2
         dump = list(store.db.iterdump())
-        again = import_file(store, VCardConnector(path))
+        again = import_file(store, source(tmp_path, "a", *records))
         assert again.unchanged
         assert list(store.db.iterdump()) == dump
 
 
 def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
-    old, new = tmp_path / "old.vcf", tmp_path / "new.vcf"
-    old.write_bytes(card("Ann", "ann@example.com", "555 010 0100", uid="u1"))
-    new.write_bytes(card("Ann Lee", "ann@example.com", "555 010 0199", uid="u1"))
+    old = card("Ann", "ann@example.com", "+15550100100", uid="u1")
+    new = card("Ann Lee", "ann@example.com", "+15550100199", uid="u1")
     with Store(tmp_path / "s.sqlite") as store:
-        import_file(store, VCardConnector(old))
-        summary = import_file(store, VCardConnector(new))
+        import_file(store, source(tmp_path, "old", old))
+        summary = import_file(store, source(tmp_path, "new", new))
         resolve(store)
         assert (summary.contacts.new, summary.contacts.updated) == (0, 1)
         [person] = store.people()
@@ -53,16 +57,21 @@ def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
 
 
 def test_records_sharing_an_email_are_one_person_and_phones_only_suggest(tmp_path: Path) -> None:
-    a, b = tmp_path / "a.vcf", tmp_path / "b.vcf"
-    a.write_bytes(
-        card("Ann Lee", "Ann@Example.com") + card("Carl", "carl@example.com", "5550100111")
+    a = source(
+        tmp_path,
+        "a",
+        card("Ann Lee", "Ann@Example.com"),
+        card("Carl", "carl@example.com", "+15550100111"),
     )
-    b.write_bytes(
-        card("Ann L.", "ann@example.com", uid="x") + card("Dora", "d@example.com", "(555) 010-0111")
+    b = source(
+        tmp_path,
+        "b",
+        card("Ann L.", "ann@example.com", uid="x"),
+        card("Dora", "d@example.com", "+15550100111"),
     )
     with Store(tmp_path / "s.sqlite") as store:
-        import_file(store, VCardConnector(a))
-        import_file(store, VCardConnector(b))
+        import_file(store, a)
+        import_file(store, b)
         resolve(store)
         people = store.people()
         assert sorted(p.name for p in people) == ["Ann L.", "Carl", "Dora"]
@@ -80,47 +89,57 @@ def test_same_exchange_twice_counts_once(tmp_path: Path) -> None:
 
 
 def test_a_failing_import_leaves_no_trace(tmp_path: Path) -> None:
-    path = tmp_path / "a.vcf"
-    path.write_bytes(card("Ann", "ann@example.com"))
-
-    class Broken(VCardConnector):
-        def extract(self, cursor: str | None):  # type: ignore[no-untyped-def]
-            yield from list(super().extract(cursor))[:-1]
-            raise OSError("disk went away")
-
+    ann = card("Ann", "ann@example.com")
+    broken = source(tmp_path, "a", ann, OSError("disk went away"))
     with Store(tmp_path / "s.sqlite") as store:
         with pytest.raises(OSError):
-            import_file(store, Broken(path))
+            import_file(store, broken)
         assert store.contact_count() == 0
-        assert store.checkpoint(Broken(path).stream()) is None
+        assert store.checkpoint(broken.stream()) is None
         # The next run repeats the work and completes it.
-        assert import_file(store, VCardConnector(path)).contacts.new == 1
+        assert import_file(store, source(tmp_path, "a", ann)).contacts.new == 1
 
 
 def test_dry_run_writes_nothing(tmp_path: Path) -> None:
-    path = tmp_path / "a.vcf"
-    path.write_bytes(card("Ann", "ann@example.com"))
+    connector = source(tmp_path, "a", card("Ann", "ann@example.com"))
     with Store(tmp_path / "s.sqlite") as store:
-        summary = import_file(store, VCardConnector(path), dry_run=True)
+        summary = import_file(store, connector, dry_run=True)
         assert summary.contacts.new == 1
         assert store.contact_count() == 0
-        assert store.checkpoint(VCardConnector(path).stream()) is None
+        assert store.checkpoint(connector.stream()) is None
 
 
 def test_interactions_with_unknown_people_create_contacts(tmp_path: Path) -> None:
-    path = tmp_path / "log.csv"
-    path.write_text("date,email,direction,channel,name\n2026-01-02,new@x.org,outbound,call,Nia\n")
+    call = Interaction(
+        datetime(2026, 1, 2, 12, tzinfo=UTC),
+        "outbound",
+        "call",
+        Handle("email", "new@x.org"),
+        "interactions",
+        "k1",
+        "Nia",
+    )
     with Store(tmp_path / "s.sqlite") as store:
-        summary = import_file(store, InteractionsCsvConnector(path))
+        summary = import_file(store, source(tmp_path, "log", call, orphans="contact"))
         resolve(store)
         assert summary.contacts_created == 1
         [person] = store.people()
         assert (person.name, person.email, person.sources) == (
             "Nia",
             "new@x.org",
-            ("interactions",),
+            ("memory",),
         )
         assert len(person.interactions) == 1
+
+
+def test_what_cannot_be_read_is_quarantined_and_replaced_by_the_next_read(tmp_path: Path) -> None:
+    bad = Problem(str(tmp_path / "a"), 7, "BEGIN:VCARD\nFN;broken", "unreadable card")
+    with Store(tmp_path / "s.sqlite") as store:
+        summary = import_file(store, source(tmp_path, "a", card("Ann", "a@x.org"), bad))
+        assert summary.quarantined == 1
+        assert [(q.line, q.reason) for q in store.quarantined()] == [(7, "unreadable card")]
+        import_file(store, source(tmp_path, "a", card("Ann", "a@x.org")))
+        assert store.quarantined() == []
 
 
 def test_store_from_every_earlier_schema_migrates_and_keeps_data(tmp_path: Path) -> None:
