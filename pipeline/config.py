@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
@@ -16,6 +15,7 @@ import platformdirs
 import tomlkit
 
 from pipeline.errors import ConfigError
+from pipeline.files import write_private
 from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
 
 CONFIG_FILE = "config.toml"
@@ -325,18 +325,3 @@ def add_account_table(home: Path, kind: str, values: dict[str, str]) -> Path:
         raise ConfigError(f"{path}: '{kind}' must be [[{kind}]] tables")
     write_private(path, tomlkit.dumps(document))
     return path
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write a file only its owner may read (mode 0600), atomically: a reader sees the old
-    file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

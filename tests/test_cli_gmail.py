@@ -128,20 +128,7 @@ def test_auth_without_a_browser_stores_a_private_token_and_a_config_table(
 
     # oauthlib insists on https unless told this is a local test (the fake speaks http).
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-    secrets = tmp_path / "client_secret.json"
-    secrets.write_text(
-        json.dumps(
-            {
-                "installed": {
-                    "client_id": "client.apps.googleusercontent.com",
-                    "client_secret": "secret",
-                    "auth_uri": google.root + "o/oauth2/auth",
-                    "token_uri": google.token_uri,
-                    "redirect_uris": ["http://localhost"],
-                }
-            }
-        )
-    )
+    secrets = _client_file(tmp_path, google)
     pasted = f"http://127.0.0.1:1/?state=x&code={AUTHORIZATION_CODE}&scope=s\n"
     result = CliRunner().invoke(
         main,

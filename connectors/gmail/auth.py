@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from urllib.parse import parse_qs, urlparse
 from google.oauth2.credentials import Credentials
 
 from pipeline.errors import ConfigError, NetgardenError, SignInError
+from pipeline.files import write_private
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 #: Read-only scopes by short name; `auth gmail --scopes` picks among them.
@@ -77,18 +77,7 @@ def load_credentials(path: Path) -> Credentials:
 
 def save_credentials(credentials: Credentials, path: Path) -> None:
     """Write the token file atomically, mode 0600, in a folder of mode 0700."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    data = credentials.to_json()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".token-")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private(path, credentials.to_json())
 
 
 def sign_in(

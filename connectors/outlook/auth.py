@@ -8,8 +8,6 @@ works everywhere.)
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +18,7 @@ import requests
 
 from pipeline.config import OutlookAccount
 from pipeline.errors import SignInError, SourceError
+from pipeline.files import write_private
 
 #: Read-only delegated scopes (msal adds openid, profile and offline_access itself).
 SCOPES = ["Mail.ReadBasic", "Contacts.Read", "Calendars.Read", "User.Read"]
@@ -63,17 +62,7 @@ def save_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
     """Write the cache atomically, mode 0600 in a 0700 folder, if msal changed it."""
     if not cache.has_state_changed:
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".cache-")
-    try:
-        os.fchmod(handle, 0o600)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(cache.serialize())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private(path, cache.serialize())
     cache.has_state_changed = False
 
 

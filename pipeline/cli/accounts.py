@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.group import EXIT_PARTIAL, app_of, fail, main
+from pipeline.cli.group import EXIT_PARTIAL, App, app_of, fail, main
 from pipeline.cli.options import out_option
 from pipeline.cli.output import progress
 from pipeline.config import (
@@ -61,11 +61,7 @@ def auth_gmail(
     settings = known or GmailAccount(account or "default")
     token = settings.token_path(app.home)
     if revoke:
-        if token.exists():
-            token.unlink()
-            app.say(f"forgot the token of {settings.account} ({token})")
-        else:
-            app.say(f"{settings.account} has no token to forget")
+        _forget(app, token, "token", settings.account)
         return
     if client_secrets is None:
         raise click.UsageError("--client-secrets is required to sign in")
@@ -126,11 +122,7 @@ def auth_outlook(
         )
     cache_path = settings.cache_path(app.home)
     if revoke:
-        if cache_path.exists():
-            cache_path.unlink()
-            app.say(f"forgot the token cache of {settings.account} ({cache_path})")
-        else:
-            app.say(f"{settings.account} has no token cache to forget")
+        _forget(app, cache_path, "token cache", settings.account)
         return
     if not settings.client_id:
         raise click.UsageError("--client-id is required (or a [[outlook]] table with one)")
@@ -156,6 +148,15 @@ def auth_outlook(
             },
         )
         app.say(f"added an [[outlook]] table for {settings.account!r} to config.toml")
+
+
+def _forget(app: App, path: Path, what: str, account: str) -> None:
+    """`auth --revoke`: the stored sign-in is deleted (signing in again makes a new one)."""
+    if path.exists():
+        path.unlink()
+        app.say(f"forgot the {what} of {account} ({path})")
+    else:
+        app.say(f"{account} has no {what} to forget")
 
 
 @main.command()

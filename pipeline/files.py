@@ -1,0 +1,24 @@
+"""Writing files that hold personal data: atomically (a reader sees the old file or the new one,
+never half of one), readable by their owner only (mode 0600, in a folder of mode 0700)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def write_private(path: Path, data: str | bytes) -> None:
+    """Replace `path` with `data` (text is written as UTF-8), mode 0600; its folder is made
+    if needed and kept to its owner (0700)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "wb") as out:
+            out.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
