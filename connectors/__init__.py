@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 
 from connectors.base import HEAD_BYTES, FileConnector
+from connectors.textcodec import bom_encoding
 from pipeline.errors import FormatError
 
 _REGISTRY: dict[str, str] = {
@@ -77,7 +78,7 @@ def detect(path: Path) -> type[FileConnector]:
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise FormatError(path, f"this is {what}, not an export; {_EXPECTED}")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if b"\x00" in head and bom_encoding(head) is None:
         raise FormatError(path, f"binary file, not an export; {_EXPECTED}")
     for name in FORMATS:
         cls = connector_class(name)

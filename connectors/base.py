@@ -93,6 +93,9 @@ class Connector:
         #: What the read found worth telling the user (an inferred setting, an expired
         #: cursor, ...), in order.
         self.notes: list[str] = []
+        #: The user's own addresses, when the read had to infer them (config.toml names none):
+        #: the store keeps them, so that they are never anyone's contact.
+        self.found_me: list[str] = []
 
     def stream(self) -> str:
         """The key the runner stores this source's cursor under."""

@@ -78,6 +78,7 @@ class IcsConnector(FileConnector):
             inferred, how = _infer_me(calendars)
             if inferred:
                 policy = policy.with_me(inferred)
+                self.found_me = list(inferred)
                 self.notes.append(
                     f"your address, inferred from {how}: {', '.join(inferred)} "
                     "(set `me` in config.toml to fix it)"

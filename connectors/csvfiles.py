@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import re
+from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
@@ -31,14 +32,16 @@ from pipeline.model import (
     Record,
     Skipped,
     as_direction,
+    implausible,
+    plausible,
 )
 from pipeline.normalize import (
     display_name,
     email_in_text,
     join_name,
     normalize_email,
-    normalize_phone,
     normalize_url,
+    phones_and_notes,
 )
 
 MULTI = " ::: "  # how Google joins several values in one cell
@@ -49,7 +52,7 @@ _NUMBERED = re.compile(r"^(E-mail|Phone|Website|Organization) (\d+) - (Value|Nam
 def file_encoding(path: Path, codepage: str) -> str:
     """The encoding of a CSV file: its BOM, else UTF-8 if it all decodes, else `codepage`."""
     with path.open("rb") as handle:
-        head = handle.read(4)
+        head = handle.read(2048)
         bom = bom_encoding(head)
         if bom:
             return bom
@@ -107,33 +110,68 @@ class CsvConnector(FileConnector):
 
     def read_file(self) -> Iterator[Record]:
         encoding = file_encoding(self.path, self.options.windows_codepage)
-        with self.path.open("r", encoding=encoding, newline="") as stream:
+        # Bytes neither UTF-8 nor the code page can read come through as lone surrogates
+        # (surrogateescape): they cost their row, not the file.
+        with self.path.open("r", encoding=encoding, errors="surrogateescape", newline="") as stream:
             yield from self.read(stream)
 
     def read(self, stream: TextIO) -> Iterator[Record]:
-        """Yield the records of every data row after this format's header row."""
-        reader = csv.reader(stream)
+        """Yield the records of every data row after this format's header row.
+
+        A row that cannot be trusted is quarantined alone and the reader goes on: bytes that do
+        not decode, more fields than the header, or a stray quote that swallowed the lines after
+        it (the rows on those lines are then read again, each on its own)."""
         self._zone = zone(self.options.timezone)
+        feed = _Lines(stream)
+        reader = csv.reader(feed)
         header: list[str] | None = None
         keys = KeyMaker()
         file = str(self.path)
         while True:
-            start = reader.line_num + 1
+            feed.taken = []
+            start = feed.number + 1
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                yield Problem(file, start, "", f"unreadable CSV row: {exc}")
+                yield Problem(
+                    file, start, _clean("".join(feed.taken)), f"unreadable CSV row: {exc}"
+                )
+                reader = csv.reader(feed)
                 continue
+            lines = feed.taken
             if header is None:
                 cells = _norm_header(row)
                 if self.matches(cells):
                     header = cells
                 continue
+            width = len(header)
+            if len(lines) > 1 and _swallowed(row, lines, width):
+                yield Problem(
+                    file,
+                    start,
+                    _clean(lines[0]),
+                    f"a stray quote: this row ran on over the {len(lines) - 1} lines after it",
+                )
+                self.notes.append(
+                    f"line {start}: a stray quote made one row of lines {start}-"
+                    f"{start + len(lines) - 1}; that row is quarantined and the "
+                    f"{len(lines) - 1} lines after it were read again on their own"
+                )
+                feed.push_back(lines[1:])
+                reader = csv.reader(feed)
+                continue
+            if _UNDECODED.search("".join(lines)):
+                yield Problem(
+                    file,
+                    start,
+                    _clean("".join(lines)),
+                    f"bytes that are neither UTF-8 nor {self.options.windows_codepage}",
+                )
+                continue
             if not any(cell.strip() for cell in row):
                 continue
-            width = len(header)
             if len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield Problem(
                     file,
@@ -142,6 +180,11 @@ class CsvConnector(FileConnector):
                     f"row has {len(row)} fields, the header has {width}",
                 )
                 continue
+            if feed.at_end() and _cut_short(row, lines, width):
+                self.notes.append(
+                    f"line {start}: the file ends in the middle of this row (cut short?); its "
+                    "last value may be incomplete"
+                )
             values = {
                 name: (row[i].strip() if i < len(row) else "")
                 for i, name in enumerate(header)
@@ -173,7 +216,10 @@ class CsvConnector(FileConnector):
         notes: str = "",
         uid: str = "",
     ) -> Contact | Skipped:
-        """Build a Contact from normalized parts, or a Skipped when there is no one to name."""
+        """Build a Contact from normalized parts (phones as written: a value that is no number
+        becomes a note), or a Skipped when there is no one to name."""
+        phones, phone_notes = phones_and_notes(phones, self.options.default_region)
+        notes = "\n".join(n for n in (notes, *phone_notes) if n)
         name = display_name(
             formatted, structured or join_name(given, family), organization, emails, phones
         )
@@ -198,6 +244,81 @@ class CsvConnector(FileConnector):
             file=str(self.path),
             line=line,
         )
+
+
+class _Lines:
+    """The physical lines of a text stream as csv.reader reads them, counting them, keeping
+    those the current row took, and able to hand lines back to be read again."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.number = 0
+        self.taken: list[str] = []
+        self._back: deque[str] = deque()
+        self._next: str | None = None
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._back:
+            line = self._back.popleft()
+        elif self._next is not None:
+            line, self._next = self._next, None
+        else:
+            line = next(self.stream)
+        self.number += 1
+        self.taken.append(line)
+        return line
+
+    def push_back(self, lines: list[str]) -> None:
+        self._back.extendleft(reversed(lines))
+        self.number -= len(lines)
+
+    def at_end(self) -> bool:
+        """Whether every line has been read."""
+        if self._back or self._next is not None:
+            return False
+        self._next = next(self.stream, None)
+        return self._next is None
+
+
+#: A field spanning lines is normal (an address, a note); a row that spans this many lines and
+#: whose lines read as rows of their own is a stray quote's doing.
+_ROWS_IN_A_FIELD = 2
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff]")
+
+
+def _swallowed(row: list[str], lines: list[str], width: int) -> bool:
+    """Whether a row that spans several lines is a stray quote's run-on: it has more fields
+    than the header, or the lines inside it read as whole rows of the header's width."""
+    if len(row) > width:
+        return True
+    rows = 0
+    for line in lines[1:]:
+        try:
+            cells = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            continue
+        if len(cells) >= max(2, width - 1):
+            rows += 1
+            if rows >= _ROWS_IN_A_FIELD:
+                return True
+    return False
+
+
+def _cut_short(row: list[str], lines: list[str], width: int) -> bool:
+    """Whether the file's last row looks cut mid-row: no line end after it and fewer fields
+    than the header, or a quote left open."""
+    last = lines[-1]
+    open_quote = sum(line.count('"') for line in lines) % 2 == 1
+    return open_quote or (not last.endswith(("\n", "\r")) and len(row) < width)
+
+
+def _clean(text: str) -> str:
+    """Raw text for the quarantine: undecodable bytes and control characters made visible."""
+    return _CONTROL.sub("\ufffd", text.rstrip("\r\n"))
 
 
 def _raw(row: list[str]) -> str:
@@ -237,15 +358,11 @@ class GoogleCsvConnector(CsvConnector):
         return "E-mail 1 - Value" in names and ("Labels" in names or "Group Membership" in names)
 
     def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
-        region = self.options.default_region
         emails: list[str] = []
         for cell in _numbered(row, "E-mail", "Value"):
             for value in _split_multi(cell):
                 _add(emails, normalize_email(value))
-        phones: list[str] = []
-        for cell in _numbered(row, "Phone", "Value"):
-            for value in _split_multi(cell):
-                _add(phones, normalize_phone(value, region))
+        phones = [v for cell in _numbered(row, "Phone", "Value") for v in _split_multi(cell)]
         urls: list[str] = []
         for cell in _numbered(row, "Website", "Value"):
             for value in _split_multi(cell):
@@ -309,7 +426,6 @@ class OutlookCsvConnector(CsvConnector):
     required = frozenset({"First Name", "Last Name", "E-mail Address"})
 
     def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
-        region = self.options.default_region
         emails: list[str] = []
         for prefix in ("E-mail", "E-mail 2", "E-mail 3"):
             address = row.get(f"{prefix} Address", "")
@@ -325,7 +441,7 @@ class OutlookCsvConnector(CsvConnector):
             if value and ("phone" in lowered or "fax" in lowered or lowered == "pager"):
                 if "assistant" in lowered:
                     continue
-                _add(phones, normalize_phone(value, region))
+                phones.append(value)
         urls: list[str] = []
         _add(urls, normalize_url(row.get("Web Page", "")))
         given, family = row.get("First Name", ""), row.get("Last Name", "")
@@ -359,13 +475,11 @@ class ThunderbirdCsvConnector(CsvConnector):
     required = frozenset({"Display Name", "Primary Email"})
 
     def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
-        region = self.options.default_region
         emails: list[str] = []
         for column in ("Primary Email", "Secondary Email"):
             _add(emails, normalize_email(row.get(column, "")))
-        phones: list[str] = []
-        for column in ("Work Phone", "Home Phone", "Mobile Number", "Fax Number", "Pager Number"):
-            _add(phones, normalize_phone(row.get(column, ""), region))
+        columns = ("Work Phone", "Home Phone", "Mobile Number", "Fax Number", "Pager Number")
+        phones = [row.get(column, "") for column in columns]
         urls: list[str] = []
         for column in ("Web Page 1", "Web Page 2"):
             _add(urls, normalize_url(row.get(column, "")))
@@ -440,8 +554,15 @@ class LinkedInConnector(CsvConnector):
         counterpart = contact.handles[0] if contact.handles else None
         if counterpart is None:
             return
+        try:
+            at = at_noon(day, self._zone)
+        except OverflowError:  # year 1 east of UTC
+            at = datetime.min.replace(tzinfo=UTC)
+        if not plausible(at, self.options.now):
+            yield Problem(str(self.path), line, raw, implausible(connected))
+            return
         yield Interaction(
-            at=at_noon(day, self._zone),
+            at=at,
             direction="mutual",
             channel="linkedin",
             counterpart=counterpart,
@@ -478,6 +599,9 @@ class InteractionsCsvConnector(CsvConnector):
         if at is None:
             yield Problem(file, line, raw, f"unreadable date {lowered.get('date', '')!r}")
             return
+        if not plausible(at, self.options.now):
+            yield Problem(file, line, raw, implausible(lowered.get("date", "")))
+            return
         direction = (lowered.get("direction", "") or "mutual").lower()
         if direction not in DIRECTIONS:
             yield Problem(
@@ -510,15 +634,15 @@ def parse_instant(text: str, zone: tzinfo) -> datetime | None:
     if len(text) == 10:
         try:
             return at_noon(date.fromisoformat(text), zone)
-        except ValueError:
+        except (ValueError, OverflowError):
             return None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC)
 
 
 CSV_CONNECTORS: tuple[type[CsvConnector], ...] = (

@@ -239,6 +239,7 @@ class MailArchive(FileConnector):
             f"your addresses, inferred from {how}: {', '.join(found)} "
             "(set `me` in config.toml to fix them)"
         )
+        self.found_me = list(found)
         return policy.with_me(found)
 
     def _problems(self, problems: list[tuple[int, str, str, str]]) -> Iterator[Problem]:

@@ -17,6 +17,7 @@ from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
 
 from pipeline.mail import Address, Message, message_key, noise
+from pipeline.model import plausible
 from pipeline.normalize import normalize_email
 
 #: The headers read, lowercased. Received only serves as a fallback date.
@@ -77,8 +78,8 @@ _ASCTIME_RE = re.compile(
     r"(?:[A-Za-z]{3})\s+([A-Za-z]{3})\s+(\d{1,2})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?"
     r"(?:\s+([+-])(\d\d)(\d\d))?\s+(\d{4})(?:\s+([+-])(\d\d)(\d\d))?"
 )
-_EPOCH_MIN = datetime(1971, 1, 1, tzinfo=UTC)
-_EPOCH_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+#: The instant dates are judged against: when this process started (forked workers share it).
+_NOW = datetime.now(UTC)
 
 
 def header_text(raw: bytes) -> str:
@@ -189,10 +190,12 @@ def _instant(
         year += 2000 if year < 50 else 1900
     try:
         moment = datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
-    except ValueError:
+        moment -= timedelta(seconds=offset)
+    except (ValueError, OverflowError):  # 31 Dec 9999 -2359 is in the year 10000 in UTC
         return None
-    moment -= timedelta(seconds=offset)
-    return moment if _EPOCH_MIN <= moment < _EPOCH_MAX else None
+    # A date no exchange can have is no better than none: the caller falls back on the
+    # Received header, then the separator line.
+    return moment if plausible(moment, _NOW) else None
 
 
 def parse_date(value: str) -> datetime | None:

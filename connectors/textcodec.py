@@ -18,10 +18,29 @@ BOMS: tuple[tuple[bytes, str], ...] = (
 
 
 def bom_encoding(head: bytes) -> str | None:
-    """The encoding a byte-order mark at the start of `head` announces, if any."""
+    """The encoding of a file that starts with `head`: the one a byte-order mark announces, else
+    UTF-16 told from its content (Apple's address book writes UTF-16 without a mark), else
+    None (a byte-oriented encoding: UTF-8 or a code page)."""
     for bom, encoding in BOMS:
         if head.startswith(bom):
             return encoding
+    return utf16_without_bom(head)
+
+
+def utf16_without_bom(head: bytes) -> str | None:
+    """"utf-16-be" or "utf-16-le" when `head` is text in UTF-16 without a byte-order mark: in
+    its first bytes nearly every other byte is NUL (text in any script but CJK has a NUL high
+    byte), on one side only."""
+    sample = head[:2048]
+    pairs = len(sample) // 2
+    if pairs < 8:
+        return None
+    even = sample[0 : pairs * 2 : 2].count(0)
+    odd = sample[1 : pairs * 2 : 2].count(0)
+    if even >= 0.9 * pairs and odd <= 0.1 * pairs:
+        return "utf-16-be"
+    if odd >= 0.9 * pairs and even <= 0.1 * pairs:
+        return "utf-16-le"
     return None
 
 

@@ -25,7 +25,7 @@ import os
 import re
 import sys
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
 from itertools import starmap
@@ -52,6 +52,7 @@ from pipeline.normalize import (
     normalize_email,
     normalize_phone,
     normalize_url,
+    phone_note,
 )
 
 # A property line starts with a name (optionally group-prefixed) followed by ';' or ':'.
@@ -77,15 +78,18 @@ _WANTED = frozenset(
     }
 )
 _GROUP_KINDS = frozenset({"group"})
+_STRAY = "lines outside any card"
 
 
 class _Card:
-    """The wanted properties of one card while it is being read."""
+    """The wanted properties of one card while it is being read. An `orphan` holds lines of
+    properties found outside any card (a card whose BEGIN:VCARD line is damaged)."""
 
-    __slots__ = ("line", "props", "raw")
+    __slots__ = ("line", "orphan", "props", "raw")
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, *, orphan: bool = False) -> None:
         self.line = line
+        self.orphan = orphan
         self.props: list[tuple[bytes, bytes, bytes]] = []
         self.raw: list[bytes] = []
 
@@ -114,7 +118,7 @@ def physical_lines(stream: BinaryIO) -> Iterator[bytes]:
 
     A UTF-16 or UTF-32 file (byte-order mark) is transcoded to UTF-8 on the fly.
     """
-    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    head = stream.peek(2048)[:2048] if hasattr(stream, "peek") else b""
     encoding = bom_encoding(head)
     source: Iterable[bytes]
     if encoding and encoding != "utf-8-sig":
@@ -198,6 +202,8 @@ _WORKERS = 2
 # trailing spaces after VCARD occur in real files and are allowed.
 _MARKER_RE = re.compile(rb"\n((?i:BEGIN|END)):(?i:VCARD)[ \t]*\r*(?=\n)")
 _END_RE = re.compile(rb"\n(?i:END):(?i:VCARD)[ \t]*\r*\n")
+# An AGENT property with no value on its line: the nested vCard follows (2.1).
+_AGENT_RE = re.compile(rb"(?:[A-Za-z0-9_-]{1,20}\.)?(?i:AGENT)(?:;[^:\n]*)?:[ \t]*\r*")
 # A group prefix (Apple's `item1.`) is bounded in length: an unbounded one made the engine scan
 # every long line (photos) to its end looking for a dot, doubling the cost of this search.
 _NAMES = rb"FN|N|ORG|TITLE|EMAIL|TEL|URL|CATEGORIES|NOTE|UID|KIND|X-ADDRESSBOOKSERVER-KIND"
@@ -234,33 +240,80 @@ def _last_end(block: bytes) -> int:
     return last
 
 
+def _opens_agent(text: bytes, newline: int) -> bool:
+    """Whether the line that ends at `newline` (before a BEGIN:VCARD) is an empty AGENT
+    property: the only place a vCard nests another one (2.1)."""
+    start = text.rfind(b"\n", 0, newline) + 1
+    return _AGENT_RE.fullmatch(text, start, newline) is not None
+
+
+def _orphan(text: bytes, begin: int, end: int, line_at: Callable[[int], int]) -> _Card | None:
+    """The lines between cards (from the newline at `begin` to `end`), when they hold
+    properties a contact is made of (a card whose BEGIN:VCARD line is damaged): kept for the
+    quarantine, never dropped in silence."""
+    found = _PROPS_RE.search(text, begin, end)
+    if found is None:
+        return None
+    card = _Card(line_at(found.start() + 1), orphan=True)
+    card.raw.append(text[found.start() + 1 : end].rstrip(b"\r\n"))
+    return card
+
+
 def _block_cards(block: bytes, first_line: int) -> Iterator[tuple[_Card, bool]]:
-    """The cards of a block that ends after an END:VCARD line; `first_line` is its line."""
+    """The cards of a block that ends after an END:VCARD line; `first_line` is its line.
+
+    A BEGIN:VCARD inside a card that is not an AGENT's ends that card, cut short (it lacked its
+    END:VCARD: a cut line, a typo): every card after it is still read. Properties outside any
+    card come out as an orphan."""
     text = b"\n" + block
     depth = 0
     start = 0
     nested = False
+    outside = 0  # the newline before the text between cards
     lineno = first_line
     counted = 1
+
+    def line_at(position: int) -> int:
+        """The line of the line that starts at `position` (positions only grow)."""
+        nonlocal lineno, counted
+        lineno += text.count(b"\n", counted, position)
+        counted = position
+        return lineno
+
     for match in _MARKER_RE.finditer(text):
         if match.group(1).upper() == b"BEGIN":
-            if depth == 0:
-                start = match.start() + 1
-                nested = False
-            else:
+            if depth and _opens_agent(text, match.start()):
                 nested = True
-            depth += 1
+                depth += 1
+                continue
+            if depth:
+                cut = _plain_card(text[start : match.start()], line_at(start))
+                yield cut, False
+            else:
+                orphan = _orphan(text, outside, match.start(), line_at)
+                if orphan is not None:
+                    yield orphan, False
+            start = match.start() + 1
+            nested = False
+            depth = 1
         elif depth:
             depth -= 1
             if depth:
                 continue
-            lineno += text.count(b"\n", counted, start)
-            counted = start
             data = text[start : match.end()]
+            outside = match.end()
             if nested:
-                yield from _card_lines(_split_lines(data), lineno)
+                yield from _card_lines(_split_lines(data), line_at(start))
             else:
-                yield _plain_card(data, lineno), True
+                yield _plain_card(data, line_at(start)), True
+        else:
+            # An END:VCARD outside any card: the card's BEGIN:VCARD line is damaged.
+            orphan = _orphan(text, outside, match.end(), line_at)
+            if orphan is not None:
+                yield orphan, False
+            outside = match.end()
+    if depth:
+        yield _plain_card(text[start:], line_at(start)), False
 
 
 def _join_soft_breaks(data: bytes) -> bytes:
@@ -312,17 +365,33 @@ def _plain_card(data: bytes, lineno: int) -> _Card:
 
 
 def _card_lines(lines: Iterable[bytes], first_line: int) -> Iterator[tuple[_Card, bool]]:
-    """Cards read line by line: folding, QP soft breaks, nested cards, comments, base64."""
+    """Cards read line by line: folding, QP soft breaks, nested cards, comments, base64.
+
+    As in `_block_cards`, a BEGIN:VCARD that no AGENT opens ends a card cut short, and
+    properties outside any card come out as an orphan."""
     card: _Card | None = None
     depth = 0
     pending: _Pending | None = None
     lineno = first_line - 1
+    stray: list[bytes] = []
+    stray_line = 0
     for line in lines:
         lineno += 1
         if card is None:
-            if line[:11].upper() == b"BEGIN:VCARD" and not line[11:].strip():
+            upper = line[:11].upper()
+            if upper == b"BEGIN:VCARD" and not line[11:].strip():
+                yield from _stray(stray, stray_line)
+                stray = []
                 card = _Card(lineno)
                 card.raw.append(line)
+            elif upper[:9] == b"END:VCARD" and not line[9:].strip():
+                stray.append(line)
+                yield from _stray(stray, stray_line)
+                stray = []
+            elif line.strip():
+                if not stray:
+                    stray_line = lineno
+                stray.append(line)
             continue
         card.raw.append(line)
         if not line:
@@ -356,12 +425,20 @@ def _card_lines(lines: Iterable[bytes], first_line: int) -> Iterator[tuple[_Card
             # Base64 data of a 2.1 PHOTO without indentation, a '#' comment, or garbage:
             # none of it is part of a value this importer uses.
             continue
+        agent = pending is not None and pending.name == b"AGENT" and not b"".join(pending.parts)
         if pending is not None and pending.wanted:
             card.props.append((pending.name, pending.params, b"".join(pending.parts)))
         pending = None
         name, params, value = _split_property(line)
         if name == b"BEGIN" and value.strip().upper() == b"VCARD":
-            depth = 1
+            if agent:
+                depth = 1
+                continue
+            # No END:VCARD before this card: the one before was cut short.
+            card.raw.pop()
+            yield card, False
+            card = _Card(lineno)
+            card.raw.append(line)
             continue
         if name == b"END" and value.strip().upper() == b"VCARD":
             yield card, True
@@ -372,6 +449,18 @@ def _card_lines(lines: Iterable[bytes], first_line: int) -> Iterator[tuple[_Card
         if pending is not None and pending.wanted:
             card.props.append((pending.name, pending.params, b"".join(pending.parts)))
         yield card, False
+    yield from _stray(stray, stray_line)
+
+
+def _stray(lines: list[bytes], lineno: int) -> Iterator[tuple[_Card, bool]]:
+    """Lines read outside any card, as an orphan when they hold wanted properties."""
+    for line in lines:
+        found = _PROPERTY_RE.match(line)
+        if found is not None and _split_property(line)[0] in _WANTED:
+            orphan = _Card(lineno, orphan=True)
+            orphan.raw.extend(lines)
+            yield orphan, False
+            return
 
 
 def _blocks(stream: BinaryIO) -> Iterator[tuple[str, bytes, int]]:
@@ -379,7 +468,7 @@ def _blocks(stream: BinaryIO) -> Iterator[tuple[str, bytes, int]]:
     ("lines", bytes, line) rests that must be read line by line (a cut-short last card, files
     in UTF-16 or with lone-CR line ends). No Python code runs per line of a block.
     """
-    head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+    head = stream.peek(2048)[:2048] if hasattr(stream, "peek") else b""
     bom = bom_encoding(head)
     if bom and bom != "utf-8-sig":
         yield "lines", b"\n".join(physical_lines(stream)), 1
@@ -465,13 +554,21 @@ class VCardConnector(FileConnector):
     def read(self, stream: BinaryIO) -> Iterator[Record]:
         """Yield a Contact, Skipped or Problem for every card of `stream`."""
         keys = KeyMaker()
-        found = 0
+        # Lines outside any card before the first card are held back: a file with no card at
+        # all is not a vCard file, whatever property-like lines it holds.
+        held: list[Record] = []
+        found = False
         for record in self._records(stream):
-            found += 1
             if isinstance(record, Contact):
                 unique = keys.unique(record.source_id)
                 if unique != record.source_id:
                     record = replace(record, source_id=unique)
+            elif not found and isinstance(record, Problem) and record.reason.startswith(_STRAY):
+                held.append(record)
+                continue
+            found = True
+            yield from held
+            held = []
             yield record
         if not found:
             raise FormatError(self.path, "no BEGIN:VCARD found: not a vCard file")
@@ -529,11 +626,16 @@ class VCardConnector(FileConnector):
 
     def _packed(self, card: _Card, complete: bool) -> Iterator[_Packed]:
         """The records of one card, packed (see `_Packed`)."""
+        if card.orphan:
+            yield "p", (card.line, card.text(), f"{_STRAY} (a damaged BEGIN:VCARD?)")
+            return
         if not complete:
-            yield "p", (card.line, card.text(), "card not closed by END:VCARD (file cut short?)")
+            # What it holds may be cut mid-value (an address cut short): kept aside, not stored.
+            yield "p", (card.line, card.text(), "card not closed by END:VCARD (cut short?)")
+            return
         try:
             contact = self._contact(card)
-        except (ValueError, binascii.Error) as exc:
+        except Exception as exc:  # whatever a decoder raises: the card is lost, not the file
             yield "p", (card.line, card.text(), f"unreadable card: {exc}")
             return
         if isinstance(contact, str):
@@ -577,8 +679,13 @@ class VCardConnector(FileConnector):
             escaped = "\\" in text
             # Most frequent first: a large import runs this for every property of every card.
             if name == b"TEL":
-                phone = normalize_phone(_unescape(text) if escaped else text, region)
-                if phone and phone not in phones:
+                written = _unescape(text) if escaped else text
+                phone = normalize_phone(written, region)
+                if phone is None:
+                    note = phone_note(written)
+                    if written.strip() and note not in notes:
+                        notes.append(note)
+                elif phone not in phones:
                     phones.append(phone)
             elif name == b"EMAIL":
                 plain = (_unescape(text) if escaped else text).strip()

@@ -33,10 +33,26 @@ def classified(config: Config, as_of: date) -> Classified:
     overrides = load_overrides(config.overrides_path, ruleset)
     with Store(config.store_path) as store:
         people = [
-            p for p in store.people() if p.listed or any(email in overrides for email in p.emails)
+            p
+            for p in store.people(my_addresses(config, store))
+            if p.listed or any(email in overrides for email in p.emails)
         ]
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return Classified(people, assignments, ruleset)
+
+
+def my_addresses(config: Config, store: Store) -> frozenset[str]:
+    """The user's own addresses: `me` of config.toml when it names any, else what imports
+    inferred (and the store kept)."""
+    if config.me:
+        return config.mail_policy().me
+    return frozenset(address for address, _ in store.inferred_me())
+
+
+def everyone(config: Config) -> list[Person]:
+    """Every person in the store, discovered or not, in no network yet (the user is no one)."""
+    with Store(config.store_path) as store:
+        return store.people(my_addresses(config, store))
 
 
 def save(config: Config, assignments: Mapping[int, Assignment]) -> None:

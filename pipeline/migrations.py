@@ -124,6 +124,28 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ALTER TABLE interactions_v2 RENAME TO interactions
         """,
     ),
+    (
+        3,
+        """
+        -- The user's own addresses as imports inferred them (config.toml named none): they are
+        -- never anyone's contact, and exchanges with them are not exchanges.
+        CREATE TABLE inferred_me (
+            address TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            inferred_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Exchanges dated before 1970 or after the year 3000 (a clock never set, a forged
+        -- header) were stored by earlier releases, and no report could count them: they go to
+        -- the quarantine, where `netgarden errors` shows them.
+        INSERT INTO quarantine (source, file, line, reason, raw, import_seq)
+            SELECT source, source, 0,
+                'date ' || at || ' cannot be a real exchange (set aside by an upgrade)',
+                at || ' ' || value || ' ' || key, import_seq
+            FROM interactions WHERE at < '1970-01-02' OR at >= '3000';
+        DELETE FROM interactions WHERE at < '1970-01-02' OR at >= '3000'
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 HandleKind = Literal["email", "phone", "url"]
@@ -17,6 +17,22 @@ Direction = Literal["outbound", "inbound", "mutual"]
 DIRECTIONS: tuple[Direction, ...] = ("outbound", "inbound", "mutual")
 #: The source of the contacts made for people met only in mail and calendars.
 DISCOVERED = "discovered"
+
+
+#: No exchange is older than this (a date of 1970-01-01 is a clock that was never set).
+EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+#: How far ahead of now an exchange may be dated (a meeting booked for later is not one yet).
+AHEAD = timedelta(days=366)
+
+
+def plausible(at: datetime, now: datetime | None = None) -> bool:
+    """Whether an instant can be a real exchange: after 1970 and at most a year ahead of now."""
+    return EARLIEST <= at <= (now or datetime.now(UTC)) + AHEAD
+
+
+def implausible(written: str) -> str:
+    """The reason a record whose date fails `plausible` is quarantined."""
+    return f"date {written!r} cannot be a real exchange (before 1970, or more than a year ahead)"
 
 
 def as_direction(value: str) -> Direction:

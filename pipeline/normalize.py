@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache, lru_cache
 
 import phonenumbers
 
 _EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
 _EMAIL_IN_TEXT_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_E164_RE = re.compile(r"\+[1-9]\d{3,14}")
 _SPACES_RE = re.compile(r"\s+")
 
 
@@ -130,31 +132,55 @@ def _fast_e164(value: str, region: str) -> str | None:
 
 @lru_cache(maxsize=65536)
 def normalize_phone(raw: str, region: str) -> str | None:
-    """Return a phone number in E.164 (`+15550100123`) using `region` for national numbers.
-
-    A value phonenumbers cannot place is kept as the user wrote it (trimmed, spaces folded) so
-    that no number is lost; an empty value is None.
-    """
+    """A phone number in E.164 (`+15550100123`), using `region` for national numbers; None when
+    the value is no possible number (empty, `§`, `0`, `business fax test`, `*99#`): such a value
+    is no way to reach anyone, and a record keeps it as a note instead (`phone_note`)."""
     value = _SPACES_RE.sub(" ", raw.strip())
     if value[:4].lower() == "tel:":
         value = value[4:].split(";", 1)[0]
-    if not value:
+    if not value or not any(ch.isdigit() for ch in value):
         return None
-    if not any(ch.isdigit() for ch in value):
-        return value
+    found = _e164(value, region)
+    if found is None and value.startswith("00"):
+        # "00" is how most of the world dials abroad, whatever the region's own prefix is.
+        found = _e164("+" + value[2:], region)
+    return found
+
+
+def _e164(value: str, region: str) -> str | None:
     fast = _fast_e164(value, region)
     if fast is not None:
-        return fast
+        return fast if _E164_RE.fullmatch(fast) else None
     try:
         number = phonenumbers.parse(value, region or None)
     except phonenumbers.NumberParseException:
-        return value
+        return None
     if not phonenumbers.is_possible_number(number):
-        return value
+        return None
     e164: str = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     if number.extension:
         e164 += f";ext={number.extension}"
     return e164
+
+
+def phone_note(raw: str) -> str:
+    """The note a record keeps for a phone field that holds no number."""
+    return f"phone (not a number): {_SPACES_RE.sub(' ', raw.strip())}"
+
+
+def phones_and_notes(values: Iterable[str], region: str) -> tuple[list[str], list[str]]:
+    """Phone fields as E.164 handles (each once, in order), and notes for those that hold
+    something that is not a number (empty fields are nothing)."""
+    phones: list[str] = []
+    notes: list[str] = []
+    for raw in values:
+        phone = normalize_phone(raw, region)
+        if phone is not None:
+            if phone not in phones:
+                phones.append(phone)
+        elif raw.strip():
+            notes.append(phone_note(raw))
+    return phones, notes
 
 
 def normalize_url(raw: str) -> str | None:

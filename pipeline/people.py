@@ -46,8 +46,15 @@ class StoredExchange(NamedTuple):
     source: str
 
 
-def build_people(records: Iterable[RecordRow], exchanges: Iterable[StoredExchange]) -> list[Person]:
+def build_people(
+    records: Iterable[RecordRow],
+    exchanges: Iterable[StoredExchange],
+    me: frozenset[str] = frozenset(),
+) -> list[Person]:
     """Every person of `records`, by contact id, with the exchanges of `exchanges` attached.
+
+    `me` are the user's own addresses: whoever holds one is the user, not a person, and
+    exchanges with them are not exchanges (whatever an import believed when it stored them).
 
     A person's lists (e-mails, organizations, ...) run from their most recent record to the
     oldest, so `emails[0]` is the primary address; the name is the most recent record's,
@@ -81,7 +88,16 @@ def build_people(records: Iterable[RecordRow], exchanges: Iterable[StoredExchang
                 source=words.setdefault(exchange.source, exchange.source),
             )
         )
-    return [_person(pid, by_person[pid], found.get(pid, [])) for pid in sorted(by_person)]
+    mine = {
+        pid
+        for pid, held in by_person.items()
+        if me and any(kind == "email" and value in me for r in held for kind, value in r.handles)
+    }
+    return [
+        _person(pid, by_person[pid], found.get(pid, []))
+        for pid in sorted(by_person)
+        if pid not in mine
+    ]
 
 
 def _person(pid: int, records: list[RecordRow], exchanges: list[InteractionSummary]) -> Person:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.base import Connector, FileConnector, bulk_allocation
+from pipeline.checks import checked_interactions, checked_rows, clean_contact
 from pipeline.errors import NetgardenError, UnknownPersonError
 from pipeline.model import (
     DISCOVERED,
@@ -31,12 +32,9 @@ _BATCH = 2000
 
 
 @dataclass
-class ImportSummary:
-    """What importing one file did (or, in a dry run, would do)."""
+class Counts:
+    """What storing records did, for a file or an account."""
 
-    file: str
-    format: str
-    unchanged: bool = False
     contacts: UpsertCounts = field(default_factory=UpsertCounts)
     interactions_read: int = 0
     interactions_new: int = 0
@@ -46,84 +44,115 @@ class ImportSummary:
     notes: list[str] = field(default_factory=list)
 
 
-def import_file(store: Store, connector: FileConnector, *, dry_run: bool = False) -> ImportSummary:
-    """Read one file into the store in one transaction (rolled back when `dry_run`)."""
-    summary = ImportSummary(file=str(connector.path), format=connector.name)
-    stream = connector.stream()
-    cursor = store.checkpoint(stream)
-    contacts: list[Contact] = []
-    interactions: list[Interaction] = []
-    packed: list[Exchanges] = []
-    problems: list[Problem] = []
-    seq: int | None = None
+@dataclass
+class ImportSummary(Counts):
+    """What importing one file did (or, in a dry run, would do)."""
 
-    def flush() -> None:
-        nonlocal seq
-        if seq is None:
-            seq = store.begin_import(stream)
-        if contacts:
-            counts = store.upsert_contacts(contacts, seq)
-            summary.contacts.new += counts.new
-            summary.contacts.updated += counts.updated
-            summary.contacts.unchanged += counts.unchanged
-            contacts.clear()
-        if interactions:
-            summary.interactions_new += store.add_interactions(interactions, seq)
-            interactions.clear()
-        for batch in packed:
-            summary.interactions_new += store.add_exchange_rows(batch.source, batch.rows, seq)
-        packed.clear()
-
-    with store.transaction(rollback=dry_run), bulk_allocation():
-        for record in connector.extract(cursor):
-            if isinstance(record, Contact):
-                contacts.append(record)
-                if len(contacts) >= _BATCH:
-                    flush()
-            elif isinstance(record, Interaction):
-                interactions.append(record)
-                summary.interactions_read += 1
-                if len(interactions) >= _BATCH:
-                    # Contacts first: an exchange may name someone this file also lists.
-                    flush()
-            elif isinstance(record, Exchanges):
-                packed.append(record)
-                summary.interactions_read += len(record.rows)
-                flush()
-            elif isinstance(record, Problem):
-                problems.append(record)
-            elif isinstance(record, Skipped):
-                summary.skipped[record.reason] += record.count
-            elif isinstance(record, Checkpoint):
-                if record.cursor == cursor and seq is None and not problems:
-                    summary.unchanged = True
-                    continue
-                flush()
-                assert seq is not None
-                store.clear_quarantine(str(connector.path))
-                store.quarantine(problems, connector.name, seq)
-                summary.quarantined = len(problems)
-                if connector.orphans == "contact":
-                    summary.contacts_created = _create_contacts(store, connector.name, seq)
-                elif connector.orphans == "discover":
-                    summary.contacts_created = _create_contacts(store, DISCOVERED, seq)
-                store.set_checkpoint(stream, record.cursor)
-    summary.notes = list(connector.notes)
-    return summary
+    file: str = ""
+    format: str = ""
+    unchanged: bool = False
 
 
 @dataclass
-class SyncSummary:
+class SyncSummary(Counts):
     """What syncing one account did."""
 
-    stream: str
-    contacts: UpsertCounts = field(default_factory=UpsertCounts)
-    interactions_read: int = 0
-    interactions_new: int = 0
-    contacts_created: int = 0
+    stream: str = ""
     checkpoints: int = 0
-    skipped: Counter[str] = field(default_factory=Counter)
-    notes: list[str] = field(default_factory=list)
+
+
+class _Writer:
+    """Stores a connector's records in batches, after the checks every record passes
+    (pipeline.checks): what fails them is added to `problems`."""
+
+    def __init__(self, store: Store, where: str, counts: Counts) -> None:
+        self.store = store
+        self.where = where
+        self.counts = counts
+        self.contacts: list[Contact] = []
+        self.interactions: list[Interaction] = []
+        self.packed: list[Exchanges] = []
+        self.problems: list[Problem] = []
+
+    def add(self, record: Record) -> bool:
+        """Take one record; True when the batch is full enough to write."""
+        if isinstance(record, Contact):
+            self.contacts.append(clean_contact(record))
+            return len(self.contacts) >= _BATCH
+        if isinstance(record, Interaction):
+            self.interactions.append(record)
+            self.counts.interactions_read += 1
+            return len(self.interactions) >= _BATCH
+        if isinstance(record, Exchanges):
+            self.packed.append(record)
+            self.counts.interactions_read += len(record.rows)
+            return True
+        if isinstance(record, Problem):
+            self.problems.append(record)
+        elif isinstance(record, Skipped):
+            self.counts.skipped[record.reason] += record.count
+        return False
+
+    def write(self, seq: int) -> None:
+        """Store what was taken, contacts first: an exchange may name someone they list."""
+        counts = self.counts
+        if self.contacts:
+            upserted = self.store.upsert_contacts(self.contacts, seq)
+            counts.contacts.new += upserted.new
+            counts.contacts.updated += upserted.updated
+            counts.contacts.unchanged += upserted.unchanged
+            self.contacts.clear()
+        if self.interactions:
+            kept, problems = checked_interactions(self.interactions, self.where)
+            self.problems.extend(problems)
+            counts.interactions_new += self.store.add_interactions(kept, seq)
+            self.interactions.clear()
+        for batch in self.packed:
+            rows, problems = checked_rows(batch.rows, self.where)
+            self.problems.extend(problems)
+            counts.interactions_new += self.store.add_exchange_rows(batch.source, rows, seq)
+        self.packed.clear()
+
+
+def import_file(
+    store: Store, connector: FileConnector, *, dry_run: bool = False, force: bool = False
+) -> ImportSummary:
+    """Read one file into the store in one transaction (rolled back when `dry_run`); `force`
+    reads it even when it is unchanged since its last import."""
+    summary = ImportSummary(file=str(connector.path), format=connector.name)
+    stream = connector.stream()
+    cursor = None if force else store.checkpoint(stream)
+    writer = _Writer(store, str(connector.path), summary)
+    seq: int | None = None
+
+    def flush() -> int:
+        nonlocal seq
+        if seq is None:
+            seq = store.begin_import(stream)
+        writer.write(seq)
+        return seq
+
+    with store.transaction(rollback=dry_run), bulk_allocation():
+        for record in connector.extract(cursor):
+            if not isinstance(record, Checkpoint):
+                if writer.add(record):
+                    flush()
+                continue
+            if record.cursor == cursor and seq is None and not writer.problems:
+                summary.unchanged = True
+                continue
+            done = flush()
+            store.clear_quarantine(str(connector.path))
+            store.quarantine(writer.problems, connector.name, done)
+            summary.quarantined = len(writer.problems)
+            if connector.orphans == "contact":
+                summary.contacts_created = _create_contacts(store, connector.name, done)
+            elif connector.orphans == "discover":
+                summary.contacts_created = _create_contacts(store, DISCOVERED, done)
+            store.remember_me(connector.found_me, connector.name)
+            store.set_checkpoint(stream, record.cursor)
+    summary.notes = list(connector.notes)
+    return summary
 
 
 def sync_source(store: Store, source: Connector) -> SyncSummary:
@@ -134,44 +163,25 @@ def sync_source(store: Store, source: Connector) -> SyncSummary:
     exhausted quota) resumes from the last checkpoint, and what it repeats is stored once.
     """
     stream = source.stream()
-    summary = SyncSummary(stream)
-    pending: list[Record] = []
+    summary = SyncSummary(stream=stream)
+    writer = _Writer(store, stream, summary)
     for record in source.extract(store.checkpoint(stream)):
-        if isinstance(record, Checkpoint):
-            with store.transaction():
-                seq = store.begin_import(stream)
-                _store_records(store, pending, seq, summary)
-                summary.contacts_created += _create_contacts(store, DISCOVERED, seq)
-                store.set_checkpoint(stream, record.cursor)
-                store.resolve_people()
-            summary.checkpoints += 1
-            pending = []
-        elif isinstance(record, Skipped):
-            summary.skipped[record.reason] += record.count
-        else:
-            pending.append(record)
+        if not isinstance(record, Checkpoint):
+            writer.add(record)
+            continue
+        with store.transaction():
+            seq = store.begin_import(stream)
+            writer.write(seq)
+            if writer.problems:
+                store.quarantine(writer.problems, stream, seq)
+                summary.quarantined += len(writer.problems)
+                writer.problems.clear()
+            summary.contacts_created += _create_contacts(store, DISCOVERED, seq)
+            store.set_checkpoint(stream, record.cursor)
+            store.resolve_people()
+        summary.checkpoints += 1
     summary.notes = list(source.notes)
     return summary
-
-
-def _store_records(store: Store, records: list[Record], seq: int, summary: SyncSummary) -> None:
-    contacts = [r for r in records if isinstance(r, Contact)]
-    if contacts:
-        counts = store.upsert_contacts(contacts, seq)
-        summary.contacts.new += counts.new
-        summary.contacts.updated += counts.updated
-        summary.contacts.unchanged += counts.unchanged
-    interactions = [r for r in records if isinstance(r, Interaction)]
-    if interactions:
-        summary.interactions_read += len(interactions)
-        summary.interactions_new += store.add_interactions(interactions, seq)
-    for batch in records:
-        if isinstance(batch, Exchanges):
-            summary.interactions_read += len(batch.rows)
-            summary.interactions_new += store.add_exchange_rows(batch.source, batch.rows, seq)
-    problems = [r for r in records if isinstance(r, Problem)]
-    if problems:
-        store.quarantine(problems, summary.stream, seq)
 
 
 def _create_contacts(store: Store, source: str, seq: int) -> int:

@@ -433,8 +433,9 @@ class Store:
         pairs = suggestion_pairs(groups)
         return [Suggestion(a, b, reason) for a, b, reason in sorted(set(pairs))]
 
-    def people(self) -> list[Person]:
-        """Every person with their records merged and their exchanges attached, by id."""
+    def people(self, me: frozenset[str] = frozenset()) -> list[Person]:
+        """Every person with their records merged and their exchanges attached, by id; `me`,
+        the user's own addresses, are no one's (see build_people)."""
         records = (
             RecordRow(
                 int(cid),
@@ -465,7 +466,7 @@ class Store:
                 "ORDER BY key"
             )
         )
-        return build_people(list(records), exchanges)
+        return build_people(list(records), exchanges, me)
 
     def find_people(self, who: str) -> list[int]:
         """Person ids matching an e-mail address, else a name (case-insensitive, exact)."""
@@ -496,6 +497,25 @@ class Store:
         for kind, value in sorted(handles, key=lambda h: h[0] != "email"):
             return Handle(_kind(kind), value)
         return None
+
+    # -- the user's own addresses -----------------------------------------------------------
+
+    def remember_me(self, addresses: Iterable[str], source: str) -> None:
+        """Keep addresses an import inferred as the user's own (the first inference stays)."""
+        now = _now()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO inferred_me (address, source, inferred_at) VALUES (?, ?, ?)",
+            ((address.lower(), source, now) for address in addresses),
+        )
+
+    def inferred_me(self) -> list[tuple[str, str]]:
+        """(address, the source it was inferred from) of every inferred address of the user."""
+        return [
+            (str(a), str(s))
+            for a, s in self.db.execute(
+                "SELECT address, source FROM inferred_me ORDER BY inferred_at, address"
+            )
+        ]
 
     # -- assignments ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from connectors.mailparse import parse_addresses
 from pipeline.mail import Message, message_key
 from pipeline.meetings import Attendee
 from pipeline.model import Contact, Handle
-from pipeline.normalize import display_name, join_name, normalize_email, normalize_phone
+from pipeline.normalize import display_name, join_name, normalize_email, phones_and_notes
 
 #: The headers asked for with `format=metadata`.
 METADATA_HEADERS = (
@@ -76,13 +76,9 @@ def person_contact(data: Mapping[str, Any], source: str, region: str) -> Contact
         for e in (normalize_email(str(x.get("value", ""))) for x in data.get("emailAddresses", []))
         if e
     ]
-    phones = [
-        p
-        for p in (
-            normalize_phone(str(x.get("value", "")), region) for x in data.get("phoneNumbers", [])
-        )
-        if p
-    ]
+    phones, notes = phones_and_notes(
+        [str(x.get("value", "")) for x in data.get("phoneNumbers", [])], region
+    )
     organizations = data.get("organizations") or [{}]
     organization = str(organizations[0].get("name", "")) if organizations else ""
     title = str(organizations[0].get("title", "")) if organizations else ""
@@ -103,8 +99,9 @@ def person_contact(data: Mapping[str, Any], source: str, region: str) -> Contact
         title=title,
         handles=tuple(
             [Handle("email", e) for e in dict.fromkeys(emails)]
-            + [Handle("phone", p) for p in dict.fromkeys(phones)]
+            + [Handle("phone", p) for p in phones]
         ),
+        notes="\n".join(notes),
     )
 
 

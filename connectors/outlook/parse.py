@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline.mail import Address, Message, message_key
 from pipeline.meetings import Attendee
 from pipeline.model import Contact, Handle
-from pipeline.normalize import display_name, join_name, normalize_email, normalize_phone
+from pipeline.normalize import display_name, join_name, normalize_email, phones_and_notes
 
 #: What a message delta asks for: who, when, which message, and the headers of the noise rules.
 MESSAGE_SELECT = (
@@ -93,7 +93,7 @@ def graph_contact(data: Mapping[str, Any], region: str) -> Contact | None:
         if e
     ]
     raw_phones = [*(data.get("businessPhones") or []), data.get("mobilePhone") or ""]
-    phones = [p for p in (normalize_phone(str(x), region) for x in raw_phones if x) if p]
+    phones, notes = phones_and_notes([str(x) for x in raw_phones if x], region)
     given = str(data.get("givenName") or "")
     family = str(data.get("surname") or "")
     organization = str(data.get("companyName") or "")
@@ -112,8 +112,9 @@ def graph_contact(data: Mapping[str, Any], region: str) -> Contact | None:
         title=str(data.get("jobTitle") or ""),
         handles=tuple(
             [Handle("email", e) for e in dict.fromkeys(emails)]
-            + [Handle("phone", p) for p in dict.fromkeys(phones)]
+            + [Handle("phone", p) for p in phones]
         ),
+        notes="\n".join(notes),
     )
 
 

@@ -52,17 +52,14 @@ def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool
     The list holds the address book and the discovered people with a two-way relationship (the
     people in the report); --discovered lists every discovered person instead.
     """
-    from pipeline.assignments import classified
-    from pipeline.store import Store
+    from pipeline.assignments import classified, everyone
     from pipeline.views import CONTACT_COLUMNS, DISCOVERED_COLUMNS, contact_rows, discovered_rows
 
     app = app_of(ctx)
     if discovered:
         if network is not None:
             raise click.UsageError("--discovered lists people in no network; drop --network")
-        with Store(app.config.store_path) as store:
-            people = store.people()
-        rows = discovered_rows(people, app.config.tz())
+        rows = discovered_rows(everyone(app.config), app.config.tz())
         print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact")
         return
     found = classified(app.config, as_of_day(None, app))
@@ -90,12 +87,14 @@ def suggestions(ctx: click.Context, accept: bool) -> None:
     asks. Review the list, then `netgarden merge ID ID` the pairs that are one person, or
     `--accept` them all.
     """
+    from pipeline.assignments import my_addresses
     from pipeline.store import Store
 
     app = app_of(ctx)
     with Store(app.config.store_path) as store:
         found = store.suggestions()
-        names = {p.contact_id: p for p in store.people()}
+        names = {p.contact_id: p for p in store.people(my_addresses(app.config, store))}
+        found = [s for s in found if s.person_a in names and s.person_b in names]
         if not found:
             app.say("no suggestions")
             return

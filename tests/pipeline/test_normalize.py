@@ -45,8 +45,13 @@ def test_email_in_display_text() -> None:
         ("020 7946 0123", "GB", "+442079460123"),
         ("+44 (0)20 7946 0123", "US", "+442079460123"),
         ("tel:+49-30-901820", "US", "+4930901820"),
-        ("*99#", "US", "*99#"),
-        ("BusinessPhone", "US", "BusinessPhone"),
+        ("00-1-212-555-7777", "US", "+12125557777"),
+        # No possible number: a note of the record, never a handle.
+        ("*99#", "US", None),
+        ("BusinessPhone", "US", None),
+        ("§", "US", None),
+        ("0", "US", None),
+        ("business fax test", "US", None),
         ("  ", "US", None),
     ],
 )

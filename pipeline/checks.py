@@ -1,0 +1,96 @@
+"""The checks every record passes before it is stored, whatever connector made it.
+
+- Text holds no control characters (C0 but tab and line ends, DEL, C1): a name that carries an
+  escape sequence would move a terminal's cursor or retitle its window when printed, and a NUL
+  ends up in the spreadsheet of the report.
+- An exchange is dated after 1970 and at most a year ahead: anything else is a clock that was
+  never set or a forged header. It is quarantined with the reason, never stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from pipeline.model import (
+    AHEAD,
+    EARLIEST,
+    Contact,
+    ExchangeRow,
+    Interaction,
+    Problem,
+    implausible,
+    plausible,
+)
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_EARLIEST_TEXT = EARLIEST.isoformat()
+
+
+def clean(text: str) -> str:
+    """`text` without control characters (tab and line ends kept)."""
+    return _CONTROL.sub("", text) if _CONTROL.search(text) else text
+
+
+def clean_contact(contact: Contact) -> Contact:
+    """The record with its text cleaned (the same object when there was nothing to clean)."""
+    joined = "".join(
+        (contact.name, contact.given_name, contact.family_name, contact.organization,
+         contact.title, contact.notes, *contact.labels)
+    )  # fmt: skip
+    if _CONTROL.search(joined) is None:
+        return contact
+    return replace(
+        contact,
+        name=clean(contact.name),
+        given_name=clean(contact.given_name),
+        family_name=clean(contact.family_name),
+        organization=clean(contact.organization),
+        title=clean(contact.title),
+        notes=clean(contact.notes),
+        labels=tuple(clean(label) for label in contact.labels),
+        digest="",
+    )
+
+
+def checked_interactions(
+    interactions: Iterable[Interaction], file: str, now: datetime | None = None
+) -> tuple[list[Interaction], list[Problem]]:
+    """The interactions that can be stored (names cleaned), and a Problem for each other."""
+    moment = now or datetime.now(UTC)
+    kept: list[Interaction] = []
+    problems: list[Problem] = []
+    for item in interactions:
+        if not plausible(item.at, moment):
+            problems.append(_problem(file, item.at.isoformat(), item.counterpart.value, item.key))
+            continue
+        if item.name and _CONTROL.search(item.name):
+            item = replace(item, name=clean(item.name))
+        kept.append(item)
+    return kept, problems
+
+
+def checked_rows(
+    rows: Iterable[ExchangeRow], file: str, now: datetime | None = None
+) -> tuple[list[ExchangeRow], list[Problem]]:
+    """`checked_interactions` for packed rows (their instant is UTC ISO text, which compares
+    as text)."""
+    latest = ((now or datetime.now(UTC)) + AHEAD).astimezone(UTC).isoformat(timespec="seconds")
+    kept: list[ExchangeRow] = []
+    problems: list[Problem] = []
+    search = _CONTROL.search
+    for row in rows:
+        at = row[0]
+        if at < _EARLIEST_TEXT or at > latest:
+            problems.append(_problem(file, at, row[4], row[5]))
+            continue
+        if row[6] and search(row[6]):
+            row = (*row[:6], clean(row[6]))
+        kept.append(row)
+    return kept, problems
+
+
+def _problem(file: str, at: str, counterpart: str, key: str) -> Problem:
+    return Problem(file, 0, f"{at} {counterpart} {key}", implausible(at))
