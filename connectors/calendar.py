@@ -27,12 +27,16 @@ from pipeline.errors import FormatError
 from pipeline.mail import MailPolicy
 from pipeline.meetings import Attendee, meeting_exchanges, meeting_key
 from pipeline.model import Problem, Record, Skipped
-from pipeline.normalize import normalize_email
+from pipeline.normalize import invalid_email, normalize_email
 
 _PEOPLE = frozenset({"", "INDIVIDUAL"})
 _BEGIN_EVENT = re.compile(rb"^BEGIN:VEVENT\r?$", re.MULTILINE | re.IGNORECASE)
 _UID = re.compile(rb"^UID:(.*?)\r?$", re.MULTILINE | re.IGNORECASE)
-_START = datetime(1970, 1, 1, tzinfo=UTC)
+_START = datetime(1970, 1, 2, tzinfo=UTC)
+#: Occurrences counted per event: a daily meeting for ten years. A rule that says more (no end,
+#: COUNT=1000000000) is cut there, and the import says so.
+_MAX_OCCURRENCES = 3660
+_SUB_DAILY = frozenset({"SECONDLY", "MINUTELY", "HOURLY"})
 
 
 class IcsConnector(FileConnector):
@@ -67,11 +71,10 @@ class IcsConnector(FileConnector):
         """The meetings that took place by now."""
         now = self._now()
         self._upcoming = None
-        data, cut = _without_cut_events(self.path.read_bytes(), str(self.path))
-        try:
-            calendars = icalendar.Calendar.from_ical(data, multiple=True)
-        except ValueError as exc:
-            raise FormatError(self.path, f"not a readable iCalendar file: {exc}") from None
+        file = str(self.path)
+        data, cut = _without_cut_events(self.path.read_bytes(), file)
+        lines = _event_lines(data)
+        calendars, broken = _parse(data, self.path, lines)
         user_zone = zone(self.options.timezone)
         policy = self.options.mail
         if not policy.me:
@@ -85,39 +88,124 @@ class IcsConnector(FileConnector):
                 )
             else:
                 self.notes.append("could not tell which attendee is you; set `me` in config.toml")
-        lines = _event_lines(data)
         yield from cut
+        yield from broken
         for calendar in calendars:
-            for occurrence, problem in _occurrences(calendar, now):
+            # A calendar sent to say meetings are called off (an invitation's cancellation).
+            called_off = str(calendar.get("METHOD", "")).upper() == "CANCEL"
+            frequent = _once_only(calendar)
+            if frequent:
+                self.notes.append(
+                    f"{frequent} events repeat more often than daily (a reminder, not a series "
+                    "of meetings with someone): each counts once"
+                )
+            capped: set[str] = set()
+            for occurrence, problem in _occurrences(calendar, now, capped):
                 if problem is not None:
                     uid, reason = problem
-                    yield Problem(str(self.path), lines.get(uid, 1), f"UID:{uid}", reason)
+                    yield Problem(file, lines.get(uid, 1), f"UID:{uid}", reason)
                     continue
                 assert occurrence is not None
-                start = _instant(occurrence.get("DTSTART"), user_zone)
-                if start is None:
-                    uid = str(occurrence.get("UID", ""))
-                    yield Problem(str(self.path), lines.get(uid, 1), f"UID:{uid}", "no start")
+                uid = str(occurrence.get("UID", ""))
+                try:
+                    start = _instant(occurrence.get("DTSTART"), user_zone)
+                except Exception as exc:  # whatever a broken property raises: this event only
+                    yield Problem(file, lines.get(uid, 1), f"UID:{uid}", f"unreadable start: {exc}")
                     continue
-                yield from _meeting(occurrence, start, policy, self.name)
+                if start is None:
+                    yield Problem(file, lines.get(uid, 1), f"UID:{uid}", "no start")
+                    continue
+                people, invalid = _people(occurrence)
+                for address in invalid:
+                    yield Problem(file, lines.get(uid, 1), address, "not a valid e-mail address")
+                yield from _meeting(occurrence, people, start, policy, self.name, called_off)
+            for uid in sorted(capped):
+                self.notes.append(
+                    f"event {uid}: only its first {_MAX_OCCURRENCES:,} occurrences count"
+                )
             following = _next_start(calendar, now, user_zone)
             if following is not None and (self._upcoming is None or following < self._upcoming):
                 self._upcoming = following
 
 
-def _occurrences(
-    calendar: icalendar.Calendar, now: datetime
-) -> Iterator[tuple[Any, tuple[str, str] | None]]:
-    """(occurrence, None) for each occurrence that started by `now`; (None, (uid, reason)) for
-    each event series that cannot be expanded (the others still are)."""
+def _parse(
+    data: bytes, path: Path, lines: dict[str, int]
+) -> tuple[list[icalendar.Calendar], list[Problem]]:
+    """The calendars of a file. When the library cannot read the whole file, each event is
+    read on its own: one it cannot read is a Problem, never the end of the file."""
     try:
-        found = list(recurring_ical_events.of(calendar).between(_START, now))
-    except Exception:  # the library raises many types for one broken series; find which
-        found = None
-    if found is not None:
-        for occurrence in found:
+        return list(icalendar.Calendar.from_ical(data, multiple=True)), []
+    except Exception:
+        pass
+    begins = [m.start() for m in _BEGIN_EVENT.finditer(data)]
+    if not begins:
+        raise FormatError(path, "not a readable iCalendar file") from None
+    ends = [m.end() for m in _END_EVENT.finditer(data)]
+    head = data[: begins[0]]
+    tail = data[ends[-1] :] if ends else b"END:VCALENDAR\r\n"
+    try:
+        [calendar] = icalendar.Calendar.from_ical(head + tail, multiple=True)[:1]
+    except Exception as exc:
+        raise FormatError(path, f"not a readable iCalendar file: {exc}") from None
+    problems: list[Problem] = []
+    for begin in begins:
+        end = _END_EVENT.search(data, begin)
+        text = data[begin : end.end() if end is not None else len(data)]
+        try:
+            event = icalendar.Event.from_ical(text)
+        except Exception as exc:
+            uid = _UID.search(text)
+            key = uid.group(1).decode("utf-8", "replace").strip() if uid else ""
+            line = data.count(b"\n", 0, begin) + 1
+            problems.append(Problem(str(path), lines.get(key, line), f"UID:{key}", f"{exc}"))
+            continue
+        calendar.add_component(event)
+    return [calendar], problems
+
+
+def _once_only(calendar: icalendar.Calendar) -> int:
+    """Drop the rules of events that repeat more often than daily (FREQ=SECONDLY, MINUTELY,
+    HOURLY): such an event counts once, at its start. Returns how many there were."""
+    dropped = 0
+    for event in calendar.walk("VEVENT"):
+        try:
+            rule: Any = event.get("RRULE")
+            frequency = rule.get("FREQ") if rule is not None else None
+        except Exception:  # a broken rule: expanding it says what is wrong (see _occurrences)
+            continue
+        if frequency and str(frequency[0]).upper() in _SUB_DAILY:
+            del event["RRULE"]
+            for extra in ("RDATE", "EXDATE"):
+                if extra in event:
+                    del event[extra]
+            dropped += 1
+    return dropped
+
+
+def _occurrences(
+    calendar: icalendar.Calendar, now: datetime, capped: set[str]
+) -> Iterator[tuple[Any, tuple[str, str] | None]]:
+    """(occurrence, None) for each occurrence that started by `now`, in time order, at most
+    `_MAX_OCCURRENCES` per event (the UIDs cut short go into `capped`); (None, (uid, reason))
+    for each series that cannot be expanded (the others still are). Lazy: memory stays bounded
+    whatever a rule says."""
+    counts: Counter[str] = Counter()
+    yielded: set[tuple[str, datetime]] = set()
+    try:
+        for occurrence in recurring_ical_events.of(calendar).after(_START):
+            began = _began(occurrence)
+            if began > now:
+                return
+            uid = str(occurrence.get("UID", ""))
+            counts[uid] += 1
+            if counts[uid] > _MAX_OCCURRENCES:
+                capped.add(uid)
+                continue
+            yielded.add((uid, began))
             yield occurrence, None
         return
+    except Exception:  # the library raises many types for one broken series: find which
+        pass
     for uid, events in _by_uid(calendar).items():
         single = icalendar.Calendar()
         for component in calendar.subcomponents:
@@ -125,11 +213,30 @@ def _occurrences(
                 single.add_component(component)
         for event in events:
             single.add_component(event)
+        seen = 0
         try:
-            for occurrence in recurring_ical_events.of(single).between(_START, now):
-                yield occurrence, None
+            for occurrence in recurring_ical_events.of(single).after(_START):
+                began = _began(occurrence)
+                if began > now:
+                    break
+                seen += 1
+                if seen > _MAX_OCCURRENCES:
+                    capped.add(uid)
+                    break
+                if (uid, began) not in yielded:
+                    yield occurrence, None
         except Exception as exc:
             yield None, (uid, f"cannot expand the event: {exc}")
+
+
+def _began(occurrence: Any) -> datetime:
+    """An occurrence's start for ordering against now (floating and all-day as UTC)."""
+    value = getattr(occurrence.get("DTSTART"), "dt", None)
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC)
+    return _START
 
 
 def _by_uid(calendar: icalendar.Calendar) -> dict[str, list[Any]]:
@@ -163,14 +270,18 @@ def _instant(value: Any, user_zone: tzinfo) -> datetime | None:
     return None
 
 
-def _people(event: Any) -> list[Attendee]:
-    """The organiser and the attendees that are people (not rooms or resources)."""
+def _people(event: Any) -> tuple[list[Attendee], list[str]]:
+    """The organiser and the attendees that are people (not rooms or resources), and the
+    addresses written there that are not valid e-mail addresses."""
     found: list[Attendee] = []
+    invalid: list[str] = []
     organizer = event.get("ORGANIZER")
     if organizer is not None:
         email = normalize_email(str(organizer))
         if email and str(organizer.params.get("CUTYPE", "")).upper() in _PEOPLE:
             found.append(Attendee(email, str(organizer.params.get("CN", "")), False, True))
+        elif email is None and invalid_email(str(organizer)):
+            invalid.append(str(organizer))
     attendees = event.get("ATTENDEE", [])
     if not isinstance(attendees, list):
         attendees = [attendees]
@@ -180,17 +291,26 @@ def _people(event: Any) -> list[Attendee]:
             continue
         email = normalize_email(str(attendee))
         if email is None:
+            if invalid_email(str(attendee)):
+                invalid.append(str(attendee))
             continue
         declined = str(params.get("PARTSTAT", "")).upper() == "DECLINED"
         found.append(Attendee(email, str(params.get("CN", "")).strip('"'), declined, False))
-    return found
+    return found, invalid
 
 
-def _meeting(event: Any, start: datetime, policy: MailPolicy, source: str) -> Iterator[Record]:
+def _meeting(
+    event: Any,
+    people: list[Attendee],
+    start: datetime,
+    policy: MailPolicy,
+    source: str,
+    called_off: bool,
+) -> Iterator[Record]:
     """The exchanges of one occurrence, or the reason it does not count."""
     reason, found = meeting_exchanges(
-        _people(event),
-        cancelled=str(event.get("STATUS", "")).upper() == "CANCELLED",
+        people,
+        cancelled=called_off or str(event.get("STATUS", "")).upper() == "CANCELLED",
         start=start,
         key=meeting_key(str(event.get("UID", "")), start),
         policy=policy,
@@ -211,7 +331,7 @@ def _infer_me(calendars: Iterable[icalendar.Calendar]) -> tuple[list[str], str]:
         if owner:
             return [owner], "the calendar's name"
         for event in calendar.walk("VEVENT"):
-            people = {p.email for p in _people(event)}
+            people = {p.email for p in _people(event)[0]}
             if len(people) > 1:
                 meetings += 1
                 counts.update(people)

@@ -153,6 +153,9 @@ def read_batch(
                 batch.sent_from[message.sender.email] += 1
             batch.recipients.update({a.email for a in (*message.to, *message.cc)})
             continue
+        if message.invalid:
+            problem = f"not a valid e-mail address: {', '.join(message.invalid)}"
+            batch.problems.append((raw.offset, raw.file, problem, redacted(raw.head)))
         reason, found = exchanges(message, policy, source, noise_checked=True)
         if reason:
             skipped[reason] += 1

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from pipeline.mail import Address, Message, message_key, noise
 from pipeline.model import plausible
-from pipeline.normalize import normalize_email
+from pipeline.normalize import invalid_email, normalize_email
 
 #: The headers read, lowercased. Received only serves as a fallback date.
 WANTED = (
@@ -153,12 +153,27 @@ _ARCHIVED_RE = re.compile(r"\s*([^\s@<>(),]+) at ([^\s@<>(),]+\.[^\s@<>(),]+)\s*
 def parse_addresses(value: str) -> tuple[Address, ...]:
     """The addresses of an address-list header, lowercased, display names decoded; parts that
     are not addresses (undisclosed-recipients:;, X.500 paths) are left out."""
+    return parse_address_list(value)[0]
+
+
+def parse_address_list(value: str) -> tuple[tuple[Address, ...], tuple[str, ...]]:
+    """`parse_addresses`, and the parts that were meant as addresses but are not valid ones
+    (`jane.@example.com`): a problem to report, not a person."""
     found: list[Address] = []
+    invalid: list[str] = []
+
+    def add(name: str, raw: str) -> None:
+        address = _address(name, raw)
+        if address is not None:
+            found.append(address)
+        elif invalid_email(raw):
+            invalid.append(raw.strip())
+
     if value.find("@") < 0:
         archived = _ARCHIVED_RE.fullmatch(value)
         if archived is not None:
-            address = _address(archived.group(3) or "", f"{archived[1]}@{archived[2]}")
-            return (address,) if address is not None else ()
+            add(archived.group(3) or "", f"{archived[1]}@{archived[2]}")
+            return tuple(found), tuple(invalid)
     position = 0
     end = len(value)
     while position < end:
@@ -167,20 +182,17 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
             break
         quoted, phrase, bracketed, bare = match.groups()
         if bare is not None:
-            address = _address("", bare)
+            add("", bare)
         else:
             name = phrase if quoted is None else _QUOTED_PAIR_RE.sub(r"\1", quoted)
-            address = _address(name or "", bracketed)
-        if address is not None:
-            found.append(address)
+            add(name or "", bracketed)
         position = match.end()
     if value[position:].strip(" \t,"):
         found = []
+        invalid = []
         for name, raw in getaddresses([value]):
-            address = _address(name, raw)
-            if address is not None:
-                found.append(address)
-    return tuple(found)
+            add(name, raw)
+    return tuple(found), tuple(invalid)
 
 
 def _instant(
@@ -291,9 +303,9 @@ def gmail_labels(raw: bytes) -> frozenset[str]:
 
 
 @lru_cache(maxsize=16384)
-def addresses_of(raw: bytes) -> tuple[Address, ...]:
-    """`parse_addresses` of a raw header value (the same values recur across messages)."""
-    return parse_addresses(header_text(raw))
+def addresses_of(raw: bytes) -> tuple[tuple[Address, ...], tuple[str, ...]]:
+    """The valid addresses of a raw address header, and the invalid ones."""
+    return parse_address_list(header_text(raw))
 
 
 def read_message(
@@ -363,16 +375,22 @@ def _build(
             shown = header_text(raw_date) if raw_date is not None else "(none)"
             raise UnreadableDate(f"unreadable Date {shown!r} and no Received or separator date")
     sender = None
+    invalid: list[str] = []
     raw_from = get(b"from")
     if raw_from is not None:
-        senders = addresses_of(raw_from)
+        senders, bad = addresses_of(raw_from)
         sender = senders[0] if senders else None
-    raw = get(b"to")
-    to = addresses_of(raw) if raw is not None else ()
-    raw = get(b"cc")
-    cc = addresses_of(raw) if raw is not None else ()
-    raw = get(b"bcc")
-    bcc = addresses_of(raw) if raw is not None else ()
+        invalid += bad
+    recipients: list[tuple[Address, ...]] = []
+    for name in (b"to", b"cc", b"bcc"):
+        raw = get(name)
+        if raw is None:
+            recipients.append(())
+            continue
+        valid, bad = addresses_of(raw)
+        recipients.append(valid)
+        invalid += bad
+    to, cc, bcc = recipients
     raw = get(b"message-id")
     message_id = header_text(raw) if raw is not None else ""
     if message_id:
@@ -397,6 +415,7 @@ def _build(
         list_unsubscribe=bulk[1],
         precedence=bulk[2],
         auto_submitted=bulk[3],
+        invalid=tuple(invalid),
     )
 
 

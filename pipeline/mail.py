@@ -104,6 +104,8 @@ class Message:
     list_unsubscribe: str = ""
     precedence: str = ""
     auto_submitted: str = ""
+    #: What the headers meant as addresses but are not valid ones: reported, never people.
+    invalid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

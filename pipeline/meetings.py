@@ -15,6 +15,16 @@ from typing import Any
 from pipeline.mail import MailPolicy
 from pipeline.model import Handle, Interaction
 
+#: Addresses calendars write where there is no person: Google's placeholder organiser, and
+#: the addresses of resource (room), group, holiday and imported calendars.
+_PLACEHOLDERS = frozenset({"unknownorganizer@calendar.google.com"})
+_NOT_PEOPLE_DOMAINS = (
+    "resource.calendar.google.com",
+    "group.calendar.google.com",
+    "group.v.calendar.google.com",
+    "import.calendar.google.com",
+)
+
 CANCELLED = "cancelled meetings"
 DECLINED = "meetings you declined"
 ALONE = "meetings with no one else"
@@ -29,6 +39,11 @@ class Attendee:
     name: str
     declined: bool
     organizer: bool
+
+
+def placeholder(email: str) -> bool:
+    """Whether an attendee's address stands for no person (a room, a group, a placeholder)."""
+    return email in _PLACEHOLDERS or email.rpartition("@")[2].endswith(_NOT_PEOPLE_DOMAINS)
 
 
 def meeting_key(uid: str, start: datetime) -> str:
@@ -49,7 +64,7 @@ def meeting_exchanges(
     """(skip reason, []) for a meeting that does not count; ("", exchanges) for one that does."""
     if cancelled:
         return CANCELLED, []
-    people = list(attendees)
+    people = [p for p in attendees if not placeholder(p.email)]
     if any(p.declined and policy.is_me(p.email) for p in people):
         return DECLINED, []
     others: dict[str, str] = {}

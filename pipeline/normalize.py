@@ -9,7 +9,13 @@ from functools import cache, lru_cache
 
 import phonenumbers
 
-_EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+# RFC 5322 addr-spec (RFC 6531 letters allowed): a dot-atom or quoted local part, then a
+# dot-atom domain (an intranet's dot-less host name is one) or a [domain literal].
+_ATEXT = r"[\w!#$%&'*+/=?^`{|}~-]+"
+_EMAIL_RE = re.compile(
+    rf'^(?:{_ATEXT}(?:\.{_ATEXT})*|"(?:[^"\\\r\n]|\\.)+")'
+    r"@(?:[\w-]+(?:\.[\w-]+)*|\[[^\[\]\s\\]+\])$"
+)
 _EMAIL_IN_TEXT_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 _E164_RE = re.compile(r"\+[1-9]\d{3,14}")
 _SPACES_RE = re.compile(r"\s+")
@@ -30,6 +36,17 @@ def normalize_email(raw: str) -> str | None:
         return None
     value = value.lower()
     return value if _EMAIL_RE.match(value) else None
+
+
+def invalid_email(raw: str) -> bool:
+    """Whether a value was meant as an e-mail address (something on both sides of an `@`) but
+    is not a valid one (`jane.@x`, `a@@b`): a problem to report, where a value with no `@`, or
+    nothing before it (`Undisclosed-Recipient:@host;`), is simply not one."""
+    value = raw.strip().strip("<>").strip()
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
+    local, at, domain = value.partition("@")
+    return bool(at and local.strip() and domain.strip()) and normalize_email(raw) is None
 
 
 def email_in_text(text: str) -> str | None:
