@@ -10,13 +10,11 @@ the first message; this reader never holds more than a block and the message bei
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import re
-import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import ClassVar
 
 from connectors.base import FileConnector, Orphans
 from connectors.mailparse import UnreadableDate, read_message, redacted
+from connectors.workers import pool as worker_pool
 from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
 from pipeline.model import ExchangeRow, Problem, Record, exchange_rows, packed
@@ -47,6 +46,8 @@ _SEPARATOR_START = re.compile(rb"\nFrom ")
 _HEAD_END = re.compile(rb"\n\r?\n")
 #: Messages per batch when reading a folder; an mbox batch is a block.
 _BATCH = 2000
+#: How much of each end of an mbox its signature digests.
+_SIGNED_BYTES = 1 << 20
 #: An mbox this large is parsed by worker processes, one per core up to _WORKERS.
 _PARALLEL_BYTES = 32 << 20
 _WORKERS = 2
@@ -288,11 +289,19 @@ class MboxConnector(MailArchive):
             )
 
     def signature(self) -> str:
-        """Size and modification time: hashing a multi-gigabyte archive before reading it would
-        cost a second full read, and an archive that changes keeps neither. Re-reading an
-        unchanged archive whose time changed only repeats work: exchanges are stored once."""
+        """Size, modification time and a digest of the first and last blocks: hashing a
+        multi-gigabyte archive before reading it would cost a second full read, yet an archive
+        edited in place that kept its size and time (a mail client compacting it, a tool
+        restoring the time) must not pass for unchanged. Re-reading an unchanged archive only
+        repeats work: exchanges are stored once."""
         stat = self.path.stat()
-        return f"size={stat.st_size};mtime_ns={stat.st_mtime_ns}"
+        sha = hashlib.sha256()
+        with self.path.open("rb") as handle:
+            sha.update(handle.read(_SIGNED_BYTES))
+            if stat.st_size > 2 * _SIGNED_BYTES:
+                handle.seek(-_SIGNED_BYTES, os.SEEK_END)
+            sha.update(handle.read(_SIGNED_BYTES))
+        return f"size={stat.st_size};mtime_ns={stat.st_mtime_ns};ends={sha.hexdigest()[:32]}"
 
     def _folder(self) -> tuple[frozenset[str], bool]:
         role = folder_role(self.path.name)
@@ -306,11 +315,7 @@ class MboxConnector(MailArchive):
             for block in mbox_blocks(self.path):
                 yield _block_batch(block, labels, draft, file, policy, self.name, infer)
             return
-        # fork on Linux: workers start at once and never touch the caller's open store (a
-        # forked pool worker ends with os._exit). Elsewhere spawn, the platform's safe default.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with worker_pool(workers) as pool:
             pending: deque[Future[Batch]] = deque()
             for block in mbox_blocks(self.path):
                 pending.append(

@@ -28,7 +28,7 @@ def bom_encoding(head: bytes) -> str | None:
 
 
 def utf16_without_bom(head: bytes) -> str | None:
-    """"utf-16-be" or "utf-16-le" when `head` is text in UTF-16 without a byte-order mark: in
+    """ "utf-16-be" or "utf-16-le" when `head` is text in UTF-16 without a byte-order mark: in
     its first bytes nearly every other byte is NUL (text in any script but CJK has a NUL high
     byte), on one side only."""
     sample = head[:2048]

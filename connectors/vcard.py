@@ -20,10 +20,8 @@ from __future__ import annotations
 
 import binascii
 import io
-import multiprocessing
 import os
 import re
-import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -35,6 +33,7 @@ from typing import BinaryIO, Literal
 from connectors.base import FileConnector, ReadOptions, bulk_allocation
 from connectors.keys import KeyMaker, base_key
 from connectors.textcodec import bom_encoding, decode, head_text
+from connectors.workers import pool as worker_pool
 from pipeline.errors import FormatError
 from pipeline.model import (
     Contact,
@@ -585,12 +584,7 @@ class VCardConnector(FileConnector):
             return
         # A large file is parsed on every core: blocks go to worker processes in file order
         # and come back in file order; a few blocks in flight keep memory bounded.
-        # fork on Linux: workers start at once and never touch the caller's open store (a
-        # forked pool worker ends with os._exit, so it never finalizes the inherited SQLite
-        # connection). Elsewhere spawn, the platform's safe default.
-        method = "fork" if sys.platform.startswith("linux") else "spawn"
-        context = multiprocessing.get_context(method)
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        with worker_pool(workers, ProcessPoolExecutor) as pool:
             pending: deque[Future[list[_Packed]]] = deque()
             file = str(self.path)
 

@@ -9,7 +9,7 @@ from datetime import date
 
 from pipeline.config import Config
 from pipeline.model import Person
-from pipeline.store import Store
+from pipeline.store import READER_PATIENCE, WRITER_PATIENCE, Store, StoreBusy
 from rules.engine import Assignment, classify_all
 from rules.schema import RuleSet, load_overrides, load_rules
 
@@ -31,7 +31,7 @@ def classified(config: Config, as_of: date) -> Classified:
     """
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset)
-    with Store(config.store_path) as store:
+    with Store(config.store_path, patience=READER_PATIENCE) as store:
         people = [
             p
             for p in store.people(my_addresses(config, store))
@@ -51,11 +51,21 @@ def my_addresses(config: Config, store: Store) -> frozenset[str]:
 
 def everyone(config: Config) -> list[Person]:
     """Every person in the store, discovered or not, in no network yet (the user is no one)."""
-    with Store(config.store_path) as store:
+    with Store(config.store_path, patience=READER_PATIENCE) as store:
         return store.people(my_addresses(config, store))
 
 
-def save(config: Config, assignments: Mapping[int, Assignment]) -> None:
-    """Replace the stored network of every person (one transaction)."""
-    with Store(config.store_path) as store, store.transaction():
-        store.save_assignments((pid, a.network, a.rule) for pid, a in assignments.items())
+def save(config: Config, assignments: Mapping[int, Assignment], *, wait: bool = True) -> bool:
+    """Replace the stored network of every person (one transaction). Without `wait`, a store
+    another command is writing to is left as it is (False): the report does not need it."""
+    try:
+        with (
+            Store(config.store_path, patience=WRITER_PATIENCE if wait else 0.0) as store,
+            store.transaction(),
+        ):
+            store.save_assignments((pid, a.network, a.rule) for pid, a in assignments.items())
+    except StoreBusy:
+        if wait:
+            raise
+        return False
+    return True

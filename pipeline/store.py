@@ -8,7 +8,9 @@ of an import happens inside one transaction with the source's checkpoint.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.errors import NetgardenError
+from pipeline.files import write_private
 from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, suggestion_pairs
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
@@ -35,6 +38,10 @@ from pipeline.normalize import name_key, normalize_email
 from pipeline.people import RecordRow, StoredExchange, build_people
 
 _CHUNK = 500
+#: Seconds a command that writes waits for another writer before it gives up.
+WRITER_PATIENCE = 60.0
+#: Seconds a command that only reads waits (a long import can hold the store for minutes).
+READER_PATIENCE = 5.0
 # json.dumps rebuilds an encoder on every call; one shared encoder is twice as fast on the
 # hundreds of thousands of small lists a large import writes.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -81,19 +88,26 @@ def _chunks(items: Sequence[Contact], size: int = _CHUNK) -> Iterator[Sequence[C
 class Store:
     """An open netgarden store. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, patience: float = WRITER_PATIENCE) -> None:
+        """Open (or create) the store at `path`. A command that finds another one writing waits
+        up to `patience` seconds for it, then says which command holds the store."""
         self.path = path
         self._sources_seen: set[str] = set()
         self._sources_new: set[str] = set()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
         try:
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=60)
+            self.db = sqlite3.connect(path, isolation_level=None, timeout=patience)
             # A rollback journal, not WAL: a large import writes every page once instead of
             # twice (log, then checkpoint), measured 1 s of 12 on 100,000 cards. Commits are
             # atomic either way; a reader waits (timeout above) only while a commit is written.
             self.db.execute("PRAGMA journal_mode = DELETE")
+        except sqlite3.OperationalError as exc:
+            raise busy_error(path, exc) from None
         except sqlite3.DatabaseError as exc:
             raise NetgardenError(f"{path}: not a netgarden store ({exc})") from None
+        # Personal data: only its owner reads it (SQLite gives its journal the same mode).
+        os.chmod(path, 0o600)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
         # A large import inserts into the e-mail index in random order; with SQLite's default
@@ -144,8 +158,21 @@ class Store:
 
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:
-        """One atomic unit of work; `rollback=True` (dry runs) undoes it even on success."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """One atomic unit of work; `rollback=True` (dry runs) undoes it even on success.
+
+        While it lasts, a note beside the store says which command writes (see busy_error)."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise busy_error(self.path, exc) from None
+        note = writer_note(self.path)
+        write_private(
+            note,
+            json.dumps(
+                {"pid": os.getpid(), "command": _command_line(), "since": _now()},
+                ensure_ascii=False,
+            ),
+        )
         self._sources_seen = set()
         self._sources_new = set()
         try:
@@ -153,6 +180,8 @@ class Store:
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        finally:
+            note.unlink(missing_ok=True)
         self.db.execute("ROLLBACK" if rollback else "COMMIT")
 
     def begin_import(self, what: str) -> int:
@@ -533,6 +562,39 @@ class Store:
             int(r[0]): (str(r[1]), str(r[2]))
             for r in self.db.execute("SELECT person_id, network, rule FROM assignments")
         }
+
+
+class StoreBusy(NetgardenError):
+    """Another command holds the store for longer than this one would wait."""
+
+
+def writer_note(path: Path) -> Path:
+    """The file that says which command is writing to the store at `path`."""
+    return path.with_name(path.name + ".writer")
+
+
+def busy_error(path: Path, exc: Exception) -> NetgardenError:
+    """The one line for a store another command holds (SQLite's "database is locked"), naming
+    that command when its note says which and it is still alive."""
+    if "locked" not in str(exc) and "busy" not in str(exc):
+        return NetgardenError(f"{path}: {exc}")
+    try:
+        note = json.loads(writer_note(path).read_text(encoding="utf-8"))
+        pid = int(note["pid"])
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return StoreBusy(f"{path} is busy: another netgarden is writing to it; try again soon")
+    since = str(note.get("since", ""))[11:19]
+    return StoreBusy(
+        f"{path} is busy: `{note.get('command', 'netgarden')}` (pid {pid}) has been writing "
+        f"to it since {since} UTC; try again when it ends"
+    )
+
+
+def _command_line() -> str:
+    """This process's command as a user typed it (program name, then its arguments)."""
+    words = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else ["netgarden"]
+    return " ".join(words)
 
 
 def _utc_text(moment: datetime) -> str:

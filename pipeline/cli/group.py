@@ -9,6 +9,8 @@ to report it).
 
 from __future__ import annotations
 
+import signal
+import sqlite3
 import sys
 import traceback
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from pipeline import __version__
-from pipeline.config import Config, load_config, resolve_home
+from pipeline.config import STORE_FILE, Config, load_config, resolve_home
 from pipeline.errors import NetgardenError
 
 EXIT_USER = 1
@@ -55,22 +57,43 @@ def fail(message: str, code: int = EXIT_USER) -> NoReturn:
     sys.exit(code)
 
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler stopping a job, `kill`): unwinds like Ctrl-C, so that the open
+    transaction is rolled back and worker processes are stopped."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 class _Group(click.Group):
     """Turns typed errors into one clear line and an exit code."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)
         except NetgardenError as exc:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted; nothing half-written was kept", 130)
+        except Terminated:
+            fail("stopped (SIGTERM); nothing half-written was kept", 143)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except Exception as exc:
+            app = ctx.find_object(App)
+            if isinstance(exc, sqlite3.OperationalError) and app is not None:
+                from pipeline.store import StoreBusy, busy_error
+
+                busy = busy_error(app.home / STORE_FILE, exc)
+                if isinstance(busy, StoreBusy):
+                    fail(str(busy))
             if ctx.params.get("verbose"):
                 traceback.print_exc()
             fail(f"internal error: {type(exc).__name__}: {exc} (run with -v for details)")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -30,7 +30,7 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     app = app_of(ctx)
     day = as_of_day(as_of, app)
     found = classified(app.config, day)
-    save(app.config, found.assignments)
+    save(app.config, found.assignments, wait=False)
     frame = staleness(found.people, found.assignments, found.ruleset, day, app.config.tz())
     summary = networks(frame, found.ruleset)
     if fmt == "table":
