@@ -17,6 +17,26 @@ Direction = Literal["outbound", "inbound", "mutual"]
 DIRECTIONS: tuple[Direction, ...] = ("outbound", "inbound", "mutual")
 #: The source of the contacts made for people met only in mail and calendars.
 DISCOVERED = "discovered"
+#: Every `source` netgarden writes on records: the file formats, the accounts, hand-logged
+#: exchanges and discovered people (what a rule's `source` condition may name).
+SOURCES: tuple[str, ...] = (
+    "vcard",
+    "google_csv",
+    "outlook_csv",
+    "linkedin",
+    "thunderbird",
+    "interactions",
+    "mbox",
+    "eml",
+    "maildir",
+    "ics",
+    "gmail",
+    "google",
+    "google_other",
+    "outlook",
+    "manual",
+    DISCOVERED,
+)
 
 
 #: No exchange is older than this (a date of 1970-01-01 is a clock that was never set).

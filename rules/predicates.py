@@ -6,13 +6,25 @@ are what `classify --explain` shows.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
-from pipeline.model import Person
+import re2
+
+from pipeline.model import SOURCES, Person
 from pipeline.normalize import email_domain
+
+#: The largest number a count or a number of days may be (a hundred years of days).
+MAX_NUMBER = 36_500
+#: RE2 refuses repetitions above 1000; one written larger is a mistake, not a literal.
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
+_RE2 = re2.Options()
+_RE2.case_sensitive = False
+_RE2.log_errors = False  # the message goes into the problem, not onto stderr
 
 
 class ConditionError(ValueError):
@@ -38,7 +50,9 @@ class Condition:
 
     key: str
     values: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...]
+    #: Compiled RE2 expressions: matching takes time linear in the text, whatever the pattern
+    #: (a backtracking engine takes minutes on `(a+)+$` against a long name).
+    patterns: tuple[Any, ...]
     number: int
     test: Callable[[Condition, Person, Context], str | None]
 
@@ -54,14 +68,29 @@ def _strings(key: str, value: object) -> tuple[str, ...]:
 
 
 def _number(key: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConditionError(f"'{key}' takes a whole number of 0 or more")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_NUMBER:
+        raise ConditionError(f"'{key}' takes a whole number from 0 to {MAX_NUMBER:,}")
     return value
 
 
-def _first_match(
-    patterns: tuple[re.Pattern[str], ...], texts: tuple[str, ...]
-) -> tuple[str, str] | None:
+def compile_pattern(key: str, text: str) -> Any:
+    """A rule's regular expression, case-insensitive, in RE2's syntax (no backreferences or
+    lookaround: what cannot be matched in linear time is refused)."""
+    for match in _REPEAT.finditer(text):
+        if any(part and int(part) > 1000 for part in match.groups()):
+            raise ConditionError(
+                f"'{key}': bad regular expression {text!r}: a repetition above 1000"
+            )
+    try:
+        return re2.compile(text, _RE2)
+    except Exception as exc:  # re2.error, with bytes for a message
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise ConditionError(f"'{key}': bad regular expression {text!r}: {reason}") from None
+
+
+def _first_match(patterns: tuple[Any, ...], texts: tuple[str, ...]) -> tuple[str, str] | None:
     for text in texts:
         for pattern in patterns:
             if pattern.search(text):
@@ -196,22 +225,29 @@ CONDITIONS: dict[str, str] = {
 }
 
 
+def _hint(word: str, choices: tuple[str, ...]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
 def parse_condition(key: str, value: object) -> Condition:
     """Build the condition `key = value`; ConditionError says what is wrong with it."""
     if key in _TEXT:
         what, get = _TEXT[key]
         texts = _strings(key, value)
-        patterns: list[re.Pattern[str]] = []
-        for text in texts:
-            try:
-                patterns.append(re.compile(text, re.IGNORECASE))
-            except re.error as exc:
-                raise ConditionError(f"'{key}': bad regular expression {text!r}: {exc}") from None
-        return Condition(key, texts, tuple(patterns), 0, _regex_test(what, get))
+        patterns = tuple(compile_pattern(key, text) for text in texts)
+        return Condition(key, texts, patterns, 0, _regex_test(what, get))
     if key in _LISTS:
         texts = _strings(key, value)
         if key in ("email_domain", "email", "source", "channel"):
             texts = tuple(t.strip().lower().lstrip("@") for t in texts)
+        if key == "source":
+            unknown = [t for t in texts if t not in SOURCES]
+            if unknown:
+                raise ConditionError(
+                    f"'source': no source is called {unknown[0]!r}"
+                    f"{_hint(unknown[0], SOURCES)}; sources: {', '.join(SOURCES)}"
+                )
         return Condition(key, texts, (), 0, _LISTS[key])
     if key in _NUMBERS:
         return Condition(key, (), (), _number(key, value), _NUMBERS[key])

@@ -135,8 +135,12 @@ def _hint(word: str, choices: list[str] | tuple[str, ...]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+#: The longest cadence a network may have: ten years (a report counts due dates from it).
+MAX_CADENCE = 3650
+
+
+def _positive_int(value: object, most: int = MAX_CADENCE) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= most
 
 
 def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
@@ -157,11 +161,14 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
             problem((key,), f"unknown key '{key}'{_hint(key, _TOP_KEYS)}")
     default_cadence = data.get("default_cadence_days", 60)
     if not _positive_int(default_cadence):
-        problem(("default_cadence_days",), "'default_cadence_days' must be a whole number > 0")
+        problem(
+            ("default_cadence_days",),
+            f"'default_cadence_days' must be a whole number from 1 to {MAX_CADENCE}",
+        )
         default_cadence = 60
     due_soon = data.get("due_soon_days", 7)
-    if isinstance(due_soon, bool) or not isinstance(due_soon, int) or due_soon < 0:
-        problem(("due_soon_days",), "'due_soon_days' must be a whole number of 0 or more")
+    if isinstance(due_soon, bool) or not isinstance(due_soon, int) or not 0 <= due_soon <= 365:
+        problem(("due_soon_days",), "'due_soon_days' must be a whole number from 0 to 365")
         due_soon = 7
 
     networks: list[Network] = []
@@ -198,7 +205,7 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
         if not _positive_int(cadence):
             problem(
                 (*where, "cadence_days"),
-                f"network '{name}': 'cadence_days' must be a whole number > 0",
+                f"network '{name}': 'cadence_days' must be a whole number from 1 to {MAX_CADENCE}",
             )
             cadence = default_cadence
         networks.append(Network(name, value, int(cadence)))
@@ -238,10 +245,25 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
                 (*where, "network"), f"{label}: no network named '{network}'{_hint(network, names)}"
             )
             ok = False
-        when = item.get("when", {})
+        when = item.get("when")
+        if when is None or when == {}:
+            problem(
+                (*where, "when"),
+                f"{label}: 'when' names no condition, so it would match everyone; give it one "
+                "(a catch-all is written on purpose, e.g. when = { min_interactions = 0 })",
+            )
+            continue
         if not isinstance(when, dict):
             problem((*where, "when"), f"{label}: 'when' must be a table of conditions")
             continue
+        low, high = when.get("min_interactions"), when.get("max_interactions")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            problem(
+                (*where, "when", "min_interactions"),
+                f"{label}: min_interactions ({low}) is above max_interactions ({high}): "
+                "it can never match",
+            )
+            ok = False
         conditions: list[Condition] = []
         for key, value in when.items():
             try:

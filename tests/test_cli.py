@@ -283,7 +283,7 @@ def test_bad_networks_file_stops_classify_with_its_problems(
     (home / "networks.toml").write_text("default_cadence_days = 0\n")
     result = run("classify")
     assert result.exit_code == 1
-    assert "'default_cadence_days' must be a whole number > 0" in result.stderr
+    assert "'default_cadence_days' must be a whole number from 1 to 3650" in result.stderr
 
 
 def test_every_command_works_in_a_home_never_initialized(home: Path, tmp_path: Path) -> None:

@@ -141,10 +141,9 @@ min_interactions = -1
         "line 6: networks[0]: unknown key 'cadense_days' (did you mean 'cadence_days'?)",
         "line 10: rule 'a': no network named 'client' (did you mean 'clients'?)",
         "line 11: rule 'a': unknown condition 'email_domian' (did you mean 'email_domain'?)",
-        "line 11: rule 'a': 'title': bad regular expression '([': "
-        "unterminated character set at position 1",
+        "line 11: rule 'a': 'title': bad regular expression '([': missing ]: [",
         "line 14: rule id 'a' is used twice or reserved",
-        "line 17: rule 'a': 'min_interactions' takes a whole number of 0 or more",
+        "line 17: rule 'a': 'min_interactions' takes a whole number from 0 to 36,500",
     ]
 
 
