@@ -31,14 +31,17 @@ def classified(config: Config, as_of: date) -> Classified:
     """
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset)
-    with Store(config.store_path, patience=READER_PATIENCE) as store:
-        people = [
-            p
-            for p in store.people(my_addresses(config, store))
-            if p.listed or any(email in overrides for email in p.emails)
-        ]
+    people = listed(config, overrides)
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return Classified(people, assignments, ruleset)
+
+
+def listed(config: Config, overrides: Mapping[str, str]) -> list[Person]:
+    """The people networks and reports are about: discovered people join them once the
+    relationship is two-way, or once the user puts them in a network by hand (an override)."""
+    return [
+        p for p in everyone(config) if p.listed or any(email in overrides for email in p.emails)
+    ]
 
 
 def my_addresses(config: Config, store: Store) -> frozenset[str]:

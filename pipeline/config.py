@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import tomllib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -15,8 +17,10 @@ import platformdirs
 import tomlkit
 
 from pipeline.errors import ConfigError
-from pipeline.files import write_private
+from pipeline.files import read_settings, write_private
 from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
+from pipeline.normalize import normalize_email
+from pipeline.tomllines import TomlLines
 
 CONFIG_FILE = "config.toml"
 STORE_FILE = "netgarden.sqlite"
@@ -178,90 +182,155 @@ def resolve_home(explicit: str | Path | None) -> Path:
 
 
 def load_config(home: Path) -> Config:
-    """Read `home/config.toml` if it exists; a missing file means all defaults."""
+    """Read `home/config.toml` if it exists; a missing file means all defaults.
+
+    ConfigError lists every problem of a bad file at once, each with its line."""
     path = home / CONFIG_FILE
     if not path.exists():
         return Config(home=home)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        text = read_settings(path)
+        data = tomllib.loads(text)
+    except (OSError, ValueError) as exc:  # tomllib.TOMLDecodeError is a ValueError
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    lines = TomlLines(text)
+    problems: list[str] = []
+
+    def problem(where: tuple[str, ...], message: str) -> None:
+        number = lines.line(*where)
+        problems.append(f"line {number}: {message}" if number else message)
+
     known = {f.name: f.type for f in fields(Config)}
     del known["home"]
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in known:
-            hint = difflib.get_close_matches(key, sorted(known), n=1)
-            suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-            raise ConfigError(f"{path}: unknown setting '{key}'{suggestion}")
-        if key == "gmail":
-            values[key] = _accounts(path, "gmail", value, GmailAccount)
-        elif key == "outlook":
-            values[key] = _accounts(path, "outlook", value, OutlookAccount)
+            problem((key,), f"unknown setting '{key}'{_hint(key, known)}")
+        elif key in ("gmail", "outlook"):
+            cls = GmailAccount if key == "gmail" else OutlookAccount
+            values[key] = _accounts(key, value, cls, problem)
         else:
-            values[key] = _typed(path, key, value, str(known[key]))
-    config = Config(home=home, **values)
-    if config.timezone:
-        try:
-            ZoneInfo(config.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"{path}: unknown timezone '{config.timezone}'") from None
-    for gmail in config.gmail:
-        if gmail.quota_units_per_minute < 100:
-            raise ConfigError(f"{path}: 'quota_units_per_minute' must be at least 100")
-    for outlook in config.outlook:
+            checked = _typed(key, value, str(known[key]))
+            if isinstance(checked, _Wrong):
+                problem((key,), checked.message)
+            else:
+                values[key] = checked
+    for key, message in _ranges(values):
+        problem((key,), message)
+    for index, outlook in enumerate(values.get("outlook", ())):
         if not outlook.client_id:
-            raise ConfigError(f"{path}: [[outlook]] {outlook.account!r} needs a 'client_id'")
-    if config.max_recipients < 1:
-        raise ConfigError(f"{path}: 'max_recipients' must be at least 1")
-    bad = [a for a in config.me if "@" not in a]
+            problem(("outlook", str(index)), f"[[outlook]] {outlook.account!r} needs a 'client_id'")
+    for index, gmail in enumerate(values.get("gmail", ())):
+        if gmail.quota_units_per_minute < 100:
+            problem(
+                ("gmail", str(index), "quota_units_per_minute"),
+                "'quota_units_per_minute' must be at least 100",
+            )
+    if len(problems) == 1:
+        raise ConfigError(f"{path}: {problems[0]}")
+    if problems:
+        raise ConfigError(
+            f"{path}: {len(problems)} problems" + "".join(f"\n  {p}" for p in problems)
+        )
+    return Config(home=home, **values)
+
+
+def _hint(key: str, known: Iterable[str]) -> str:
+    hint = difflib.get_close_matches(key, sorted(known), n=1)
+    return f" (did you mean '{hint[0]}'?)" if hint else ""
+
+
+def _ranges(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(key, problem) for settings of the right type but a value that cannot work."""
+    timezone = values.get("timezone", "")
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            yield "timezone", f"unknown timezone '{timezone}'"
+    if values.get("max_recipients", DEFAULT_MAX_RECIPIENTS) < 1:
+        yield "max_recipients", "'max_recipients' must be at least 1"
+    bad = [a for a in values.get("me", ()) if normalize_email(a) is None]
     if bad:
-        raise ConfigError(f"{path}: 'me' holds {bad[0]!r}, which is not an e-mail address")
+        yield "me", f"'me' holds {bad[0]!r}, which is not an e-mail address"
+    codepage = values.get("windows_codepage", "cp1252")
+    if not usable_codepage(codepage):
+        yield (
+            "windows_codepage",
+            f"'{codepage}' is not a code page exports are written in "
+            "(cp1252, cp1250, cp1251, cp932, iso-8859-1, ...)",
+        )
+
+
+#: Text that every code page an export may use reads as itself (ASCII): what idna (it
+#: lowercases), utf-7 (`+` starts an escape) and the like do not.
+_PROBE = b"Hello, World! 0123 +-@._ (Test) ~"
+
+
+def usable_codepage(name: str) -> bool:
+    """Whether `name` is a text encoding that reads ASCII as ASCII (so it can be an export's)."""
     try:
-        "".encode(config.windows_codepage)
-    except LookupError:
-        raise ConfigError(f"{path}: unknown code page '{config.windows_codepage}'") from None
-    return config
+        info = codecs.lookup(name)
+        return bool(getattr(info, "_is_text_encoding", True)) and _PROBE.decode(name) == (
+            _PROBE.decode("ascii")
+        )
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
 
 
-def _typed(path: Path, key: str, value: object, kind: str) -> object:
+@dataclass(frozen=True)
+class _Wrong:
+    """A setting of the wrong type, and what to write instead."""
+
+    message: str
+
+
+def _typed(key: str, value: object, kind: str) -> object:
     """A setting's value checked against its declared type (str, int or a list of strings)."""
     if kind == "str":
-        if not isinstance(value, str):
-            raise ConfigError(f"{path}: '{key}' must be a string")
-        return value
+        return value if isinstance(value, str) else _Wrong(f"'{key}' must be a string")
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: '{key}' must be a whole number")
+            return _Wrong(f"'{key}' must be a whole number")
         return value
     if kind == "bool":
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: '{key}' must be true or false")
-        return value
+        return value if isinstance(value, bool) else _Wrong(f"'{key}' must be true or false")
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f'{path}: \'{key}\' must be a list of strings, like ["a", "b"]')
+        return _Wrong(f'\'{key}\' must be a list of strings, like ["a", "b"]')
     return tuple(value)
 
 
-def _accounts(path: Path, kind: str, value: object, cls: type[_Account]) -> tuple[_Account, ...]:
+def _accounts(
+    kind: str,
+    value: object,
+    cls: type[_Account],
+    problem: Callable[[tuple[str, ...], str], None],
+) -> tuple[_Account, ...]:
     """The `[[gmail]]` or `[[outlook]]` tables, each checked like the top-level settings."""
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{path}: '{kind}' must be [[{kind}]] tables")
+        problem((kind,), f"'{kind}' must be [[{kind}]] tables")
+        return ()
     known = {f.name: str(f.type) for f in fields(cls)}
     accounts: list[_Account] = []
-    for table in value:
+    for index, table in enumerate(value):
+        where: tuple[str, ...] = (kind, str(index))
         values: dict[str, Any] = {}
         for key, item in table.items():
             if key not in known:
-                hint = difflib.get_close_matches(key, sorted(known), n=1)
-                suggestion = f" (did you mean '{hint[0]}'?)" if hint else ""
-                raise ConfigError(f"{path}: unknown [[{kind}]] setting '{key}'{suggestion}")
-            values[key] = _typed(path, f"{kind}.{key}", item, known[key])
+                problem((*where, key), f"unknown [[{kind}]] setting '{key}'{_hint(key, known)}")
+                continue
+            checked = _typed(f"{kind}.{key}", item, known[key])
+            if isinstance(checked, _Wrong):
+                problem((*where, key), checked.message)
+            else:
+                values[key] = checked
         if not values.get("account"):
-            raise ConfigError(f"{path}: a [[{kind}]] table needs an 'account' name")
+            problem(where, f"a [[{kind}]] table needs an 'account' name")
+            continue
         account = cls(**values)
         if any(a.account == account.account for a in accounts):
-            raise ConfigError(f"{path}: two [[{kind}]] tables are called {account.account!r}")
+            problem(where, f"two [[{kind}]] tables are called {account.account!r}")
+            continue
         accounts.append(account)
     return tuple(accounts)
 

@@ -22,3 +22,21 @@ def write_private(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+#: The most a settings file (config.toml, networks.toml, overrides.toml) may hold.
+SETTINGS_BYTES = 1 << 20
+
+
+def read_settings(path: Path) -> str:
+    """The text of a settings file. OSError, or ValueError saying in a few words what is
+    wrong: not a regular file (a pipe or a device would block or never end), too large to be
+    settings, not UTF-8."""
+    if not path.is_file():
+        raise ValueError("not a regular file" if path.exists() else "no such file")
+    if path.stat().st_size > SETTINGS_BYTES:
+        raise ValueError(f"larger than {SETTINGS_BYTES >> 20} MB: not a settings file")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None

@@ -8,7 +8,7 @@ from datetime import date, tzinfo
 
 from pipeline.model import Person
 from rules.predicates import Context
-from rules.schema import OVERRIDE_RULE, UNASSIGNED, RuleSet
+from rules.schema import OVERRIDE_RULE, UNASSIGNED, Rule, RuleSet
 
 
 @dataclass(frozen=True)
@@ -53,3 +53,54 @@ def classify_all(
 ) -> dict[int, Assignment]:
     """The assignment of every person, by contact id."""
     return {p.contact_id: classify(p, ruleset, overrides, as_of, tz) for p in people}
+
+
+@dataclass(frozen=True)
+class RuleUse:
+    """What one rule does in a store: the people it places, and the people it matches (the
+    ones it would place if no rule above it caught them first)."""
+
+    rule: str
+    network: str
+    line: int
+    places: int
+    matches: int
+
+
+def rule_uses(
+    people: Iterable[Person],
+    ruleset: RuleSet,
+    overrides: Mapping[str, str],
+    as_of: date,
+    tz: tzinfo,
+) -> list[RuleUse]:
+    """How each rule of `ruleset` places `people`, in the rules' order."""
+    context = Context(as_of, tz)
+    places: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
+    matches: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
+    for person in people:
+        overridden = any(email in overrides for email in person.emails)
+        placed = overridden
+        for rule in ruleset.rules:
+            if all(condition(person, context) is not None for condition in rule.conditions):
+                matches[rule.id] += 1
+                if not placed:
+                    places[rule.id] += 1
+                    placed = True
+    return [
+        RuleUse(rule.id, rule.network, rule.line, places[rule.id], matches[rule.id])
+        for rule in ruleset.rules
+    ]
+
+
+def unused_labels(people: Iterable[Person], ruleset: RuleSet) -> list[tuple[Rule, str]]:
+    """(rule, label) for every label a rule's condition names that no person has."""
+    held = {label.casefold() for person in people for label in person.labels}
+    return [
+        (rule, wanted)
+        for rule in ruleset.rules
+        for condition in rule.conditions
+        if condition.key == "label"
+        for wanted in condition.values
+        if wanted.casefold() not in held
+    ]

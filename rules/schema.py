@@ -19,14 +19,15 @@ when = { email_domain = ["acme.com"] }
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from pipeline.errors import RulesError
+from pipeline.files import read_settings
 from pipeline.normalize import normalize_email
+from pipeline.tomllines import TomlLines
 from rules.predicates import CONDITIONS, Condition, ConditionError, parse_condition
 
 UNASSIGNED = "unassigned"
@@ -36,9 +37,6 @@ DEFAULT_FILE = "default_networks.toml"
 _TOP_KEYS = ("default_cadence_days", "due_soon_days", "networks", "rules")
 _NETWORK_KEYS = ("name", "value", "cadence_days")
 _RULE_KEYS = ("id", "network", "when")
-_KEY_LINE = re.compile(r'^\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
-_INLINE_KEY = re.compile(r'[{,]\s*("[^"]*"|[A-Za-z0-9_-]+)\s*=')
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.-]+)\s*\]\]?")
 
 
 @dataclass(frozen=True)
@@ -87,49 +85,6 @@ class RuleSet:
         return ""
 
 
-class _Lines:
-    """Where keys sit in a TOML text, so problems can name their line.
-
-    tomllib keeps no positions; this follows table headers and `key =` lines, which is all the
-    networks file format uses (arrays of tables, inline `when` tables, `[rules.when]` tables).
-    """
-
-    def __init__(self, text: str) -> None:
-        self.where: dict[tuple[str, ...], int] = {}
-        counts: dict[str, int] = {}
-        section: tuple[str, ...] = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = _HEADER.match(line)
-            if header:
-                brackets, name = header.groups()
-                parts = name.split(".")
-                if brackets == "[[":
-                    index = counts.get(name, 0)
-                    counts[name] = index + 1
-                    section = (*parts[:-1], parts[-1], str(index))
-                else:
-                    head = parts[0]
-                    index = counts.get(head, 1) - 1
-                    section = (head, str(index), *parts[1:]) if head in counts else tuple(parts)
-                self.where.setdefault(section, number)
-                continue
-            key = _KEY_LINE.match(line)
-            if key:
-                name = key.group(1).strip('"')
-                self.where.setdefault((*section, name), number)
-                rest = line[key.end() :]
-                for inner in _INLINE_KEY.finditer(rest):
-                    self.where.setdefault((*section, name, inner.group(1).strip('"')), number)
-
-    def line(self, *path: str) -> int:
-        """The line of `path`, else of its nearest enclosing key or table; 0 if unknown."""
-        for end in range(len(path), 0, -1):
-            found = self.where.get(tuple(path[:end]))
-            if found:
-                return found
-        return 0
-
-
 def _hint(word: str, choices: list[str] | tuple[str, ...]) -> str:
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
@@ -149,7 +104,7 @@ def parse_rules(text: str) -> tuple[RuleSet | None, list[str]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [f"not valid TOML: {exc}"]
-    lines = _Lines(text)
+    lines = TomlLines(text)
     problems: list[str] = []
 
     def problem(path: tuple[str, ...], message: str) -> None:
@@ -292,8 +247,8 @@ def load_rules(path: Path) -> RuleSet:
     """
     if path.exists():
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_settings(path)
+        except (OSError, ValueError) as exc:
             raise RulesError(path, [f"cannot read: {exc}"]) from None
     else:
         text = default_text()
@@ -309,7 +264,7 @@ def parse_overrides(text: str, ruleset: RuleSet) -> tuple[dict[str, str], list[s
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return {}, [f"not valid TOML: {exc}"]
-    lines = _Lines(text)
+    lines = TomlLines(text)
     table = data.get("overrides", data) if isinstance(data.get("overrides"), dict) else data
     prefix: tuple[str, ...] = ("overrides",) if table is not data else ()
     names = [*ruleset.network_names, UNASSIGNED]
@@ -334,8 +289,8 @@ def load_overrides(path: Path, ruleset: RuleSet) -> dict[str, str]:
     if not path.exists():
         return {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_settings(path)
+    except (OSError, ValueError) as exc:
         raise RulesError(path, [f"cannot read: {exc}"]) from None
     overrides, problems = parse_overrides(text, ruleset)
     if problems:

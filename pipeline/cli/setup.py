@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.group import app_of, fail, main
+from pipeline.cli.group import App, app_of, fail, main
 from pipeline.cli.output import plural
 from pipeline.config import CONFIG_TEMPLATE, ensure_home
+from rules.schema import RuleSet
 
 
 @main.command()
@@ -38,26 +39,30 @@ def rules() -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
 def rules_check(ctx: click.Context, file: Path | None) -> None:
-    """Report every problem of a networks file at once (default: the home's networks.toml)."""
+    """Report every problem of a networks file at once (default: the home's networks.toml),
+    then how many people each rule places in the store, and what looks wrong there."""
+    from pipeline.files import read_settings
     from rules.schema import default_text, parse_overrides, parse_rules
 
     app = app_of(ctx)
     path = file or app.config.networks_path
-    if path.exists():
+    if path.exists() or file is not None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_settings(path)
+        except (OSError, ValueError) as exc:
             fail(f"{path}: cannot read: {exc}")
-    elif file is not None:
-        fail(f"{path}: no such file")
     else:
         app.say(f"{path} does not exist; checking the default networks")
         text = default_text()
     ruleset, problems = parse_rules(text)
     overrides_path = app.config.overrides_path
     override_problems: list[str] = []
+    overrides: dict[str, str] = {}
     if file is None and ruleset is not None and overrides_path.exists():
-        _, override_problems = parse_overrides(overrides_path.read_text(encoding="utf-8"), ruleset)
+        try:
+            overrides, override_problems = parse_overrides(read_settings(overrides_path), ruleset)
+        except (OSError, ValueError) as exc:
+            override_problems = [f"cannot read: {exc}"]
     if problems or override_problems:
         for message in problems:
             click.echo(f"{path}: {message}", err=True)
@@ -70,3 +75,25 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
         f"{path}: ok ({plural(len(ruleset.networks), 'network')}, "
         f"{plural(len(ruleset.rules), 'rule')})"
     )
+    if app.config.store_path.exists():
+        _uses(app, path, ruleset, overrides)
+
+
+def _uses(app: App, path: Path, ruleset: RuleSet, overrides: dict[str, str]) -> None:
+    """How many people each rule places in the store, and the warnings that follow."""
+    from pipeline.assignments import listed
+    from pipeline.cli.options import as_of_day
+    from rules.engine import rule_uses, unused_labels
+
+    people = listed(app.config, overrides)
+    uses = rule_uses(people, ruleset, overrides, as_of_day(None, app), app.config.tz())
+    click.echo(f"in the store ({plural(len(people), 'person')}):")
+    for use in uses:
+        caught = use.matches - use.places
+        above = f"; {caught} more match it but a rule above places them" if caught else ""
+        click.echo(f"  {use.rule} -> {use.network}: places {plural(use.places, 'person')}{above}")
+    for rule, label in unused_labels(people, ruleset):
+        app.warn(f"{path}: line {rule.line}: rule '{rule.id}': no contact has the label {label!r}")
+    for use in uses:
+        if not use.matches:
+            app.warn(f"{path}: line {use.line}: rule '{use.rule}' matches no one in the store")
