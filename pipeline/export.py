@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import math
-import os
-import tempfile
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from pipeline.files import write_private
+
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes text in a table cell more than text: emphasis, code, links and images, table bars,
+# strike-through (HTML is made entities first).
+_MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
 
 
 def neutralize(text: str) -> str:
@@ -44,18 +49,13 @@ def rows_of(frame: pd.DataFrame) -> list[list[str]]:
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Write a CSV atomically (a reader never sees half a file), formula cells neutralized."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(header)
-            writer.writerows([neutralize(c) for c in row] for row in rows)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Write a CSV atomically (a reader never sees half a file), mode 0600, formula cells
+    neutralized."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([neutralize(c) for c in row] for row in rows)
+    write_private(path, out.getvalue())
 
 
 def frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -65,14 +65,11 @@ def frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
 def frame_to_markdown(frame: pd.DataFrame) -> str:
     """A GitHub-flavoured Markdown table."""
 
-    def escape(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
     lines = [
-        "| " + " | ".join(escape(str(c)) for c in frame.columns) + " |",
+        "| " + " | ".join(str(c) for c in frame.columns) + " |",  # netgarden's own names
         "|" + "|".join(" --- " for _ in frame.columns) + "|",
     ]
-    lines += ["| " + " | ".join(escape(c) for c in row) + " |" for row in rows_of(frame)]
+    lines += ["| " + " | ".join(markdown_text(c) for c in row) + " |" for row in rows_of(frame)]
     return "\n".join(lines) + "\n"
 
 
@@ -93,9 +90,13 @@ def frame_to_html(frame: pd.DataFrame, title: str) -> str:
     )
 
 
+def markdown_text(text: str) -> str:
+    """A value as Markdown shows it and never runs it: HTML (`<script>`, `<img onerror>`) as
+    entities, Markdown's own marks (emphasis, links, code, table bars) escaped, one line."""
+    text = html.escape(text, quote=False).replace("\n", " ").replace("\r", " ")
+    return _MARKDOWN.sub(r"\\\g<0>", text)
+
+
 def write_text(path: Path, text: str) -> None:
-    """Write a text file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    temp.write_text(text, encoding="utf-8")
-    os.replace(temp, path)
+    """Write a report file atomically, mode 0600 (it holds people's names and addresses)."""
+    write_private(path, text)

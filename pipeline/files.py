@@ -8,11 +8,14 @@ import tempfile
 from pathlib import Path
 
 
-def write_private(path: Path, data: str | bytes) -> None:
-    """Replace `path` with `data` (text is written as UTF-8), mode 0600; its folder is made
-    if needed and kept to its owner (0700)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
+def write_private(path: Path, data: str | bytes, *, private_folder: bool = False) -> None:
+    """Replace `path` with `data` (text is written as UTF-8), mode 0600. A folder it makes is
+    its owner's only (0700); with `private_folder`, so is one that was there (a token folder),
+    where a folder the user chose (`report --out`) keeps its mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    elif private_folder:
+        os.chmod(path.parent, 0o700)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.fchmod(handle, 0o600)

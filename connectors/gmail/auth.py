@@ -77,7 +77,7 @@ def load_credentials(path: Path) -> Credentials:
 
 def save_credentials(credentials: Credentials, path: Path) -> None:
     """Write the token file atomically, mode 0600, in a folder of mode 0700."""
-    write_private(path, credentials.to_json())
+    write_private(path, credentials.to_json(), private_folder=True)
 
 
 def sign_in(

@@ -62,7 +62,7 @@ def save_cache(cache: msal.SerializableTokenCache, path: Path) -> None:
     """Write the cache atomically, mode 0600 in a 0700 folder, if msal changed it."""
     if not cache.has_state_changed:
         return
-    write_private(path, cache.serialize())
+    write_private(path, cache.serialize(), private_folder=True)
     cache.has_state_changed = False
 
 

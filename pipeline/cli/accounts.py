@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.group import EXIT_PARTIAL, App, app_of, fail, main
+from pipeline.cli.group import EXIT_PARTIAL, App, app_of, echo, fail, main
 from pipeline.cli.options import out_option
 from pipeline.cli.output import progress
 from pipeline.config import (
@@ -73,7 +73,7 @@ def auth_gmail(
         [name.strip() for name in scopes.split(",") if name.strip()],
         browser=not no_browser,
         ask=lambda question: str(click.prompt(question, err=True)),
-        tell=lambda text: click.echo(text, err=True),
+        tell=lambda text: echo(text, err=True),
     )
     app.say(f"signed in; token stored in {token} (mode 0600)")
     if known is None:
@@ -132,7 +132,7 @@ def auth_outlook(
         app.home,
         app_only=app_only or settings.app_only,
         browser=browser,
-        tell=lambda text: click.echo(text, err=True),
+        tell=lambda text: echo(text, err=True),
     )
     if app_only or settings.app_only:
         app.say(f"the app signs in for {settings.account}")
@@ -237,7 +237,7 @@ def status(ctx: click.Context) -> None:
     app = app_of(ctx)
     found = streams(app.config)
     if not found:
-        click.echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
+        echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
         return
     now = datetime.now(UTC)
     with Store(app.config.store_path) as store:
@@ -245,11 +245,9 @@ def status(ctx: click.Context) -> None:
             when = store.checkpoint_time(stream.stream)
             signed = "signed in" if stream.token.exists() else "not signed in"
             if when is None:
-                click.echo(f"{stream.label}: {signed}; never synced")
+                echo(f"{stream.label}: {signed}; never synced")
                 continue
             age = now - when
             hours = age.total_seconds() / 3600
             old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
-            click.echo(
-                f"{stream.label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old"
-            )
+            echo(f"{stream.label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old")

@@ -9,6 +9,7 @@ to report it).
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import sys
@@ -45,15 +46,32 @@ class App:
     def say(self, message: str) -> None:
         """A progress or summary line (stderr, so stdout stays data); silent under -q."""
         if not self.quiet:
-            click.echo(message, err=True)
+            echo(message, err=True)
 
     def warn(self, message: str) -> None:
-        click.echo(f"warning: {message}", err=True)
+        """Something the user should look at; silent under -q, which keeps only errors."""
+        if not self.quiet:
+            echo(f"warning: {message}", err=True)
+
+
+# C0 controls but tab and line feed, DEL and C1: what could move a terminal's cursor, change
+# its title or hide text (ESC ] 0 ; ... BEL) if a name or a file name carried it.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    """`text` with every control character shown as `\\xNN` instead of acted upon."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """Print a line of text (data on stdout, messages on stderr), never a control sequence."""
+    click.echo(safe(text), err=err)
 
 
 def fail(message: str, code: int = EXIT_USER) -> NoReturn:
     """One line on stderr, then exit with `code`."""
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(code)
 
 
@@ -66,8 +84,37 @@ def _terminated(signum: int, frame: object) -> None:
     raise Terminated
 
 
+#: The group's options, which may also be written after the command (`netgarden report -q`).
+_GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose"})
+
+
+def _globals_first(args: list[str]) -> list[str]:
+    """`args` with the group's options moved before the command, wherever they were written
+    (up to a `--`)."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in _GLOBAL_FLAGS or arg.startswith("--home="):
+            front.append(arg)
+        elif arg == "--home" and index + 1 < len(args):
+            front.extend(args[index : index + 2])
+            index += 1
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 class _Group(click.Group):
     """Turns typed errors into one clear line and an exit code."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, _globals_first(args))
 
     def invoke(self, ctx: click.Context) -> Any:
         previous = signal.signal(signal.SIGTERM, _terminated)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.group import EXIT_PARTIAL, app_of, fail, main
+from pipeline.cli.group import EXIT_PARTIAL, app_of, echo, fail, main
 from pipeline.cli.output import plural, progress
 from pipeline.model import DIRECTIONS, as_direction
 
@@ -169,8 +169,8 @@ def errors(ctx: click.Context) -> None:
         app.say("no unreadable records")
         return
     for p in problems:
-        click.echo(f"{p.file}:{p.line}: {p.reason}")
+        echo(f"{p.file}:{p.line}: {p.reason}")
         raw = p.raw if len(p.raw) <= 300 else p.raw[:300] + "…"
         for line in raw.splitlines() or [""]:
-            click.echo(f"    {line}")
+            echo(f"    {line}")
     app.say(f"{plural(len(problems), 'unreadable record')}")

@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-import click
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 from connectors.base import Connector
-from pipeline.cli.group import App
+from pipeline.cli.group import App, echo, safe
 from pipeline.export import cell, neutralize
 
 #: A read shorter than this many bytes is over before a progress bar would help.
@@ -36,25 +37,73 @@ def console() -> Console:
     return Console(width=120)
 
 
-def print_rows(rows: list[dict[str, Any]], columns: Sequence[str], fmt: str, what: str) -> None:
-    """Rows as JSON (lists kept), CSV or a table (lists joined by ';'), on stdout."""
+def print_rows(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    what: str,
+    *,
+    table: Sequence[str] | None = None,
+    whole: Sequence[str] = (),
+) -> None:
+    """Rows as JSON (lists kept), CSV or a table (lists joined by ';'), on stdout.
+
+    A table shows `table` (default: `columns`) as far as the terminal is wide: the `whole`
+    columns always, never folded, then the others in their order while they fit; a line
+    under it names what was left out and how to see it."""
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    flat = [
-        [";".join(v) if isinstance(v, list) else str(v) for v in (r[c] for c in columns)]
-        for r in rows
-    ]
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([neutralize(c) for c in row] for row in flat)
+        writer.writerows([neutralize(_flat(r[c])) for c in columns] for r in rows)
         return
-    # Folded, never cut with an ellipsis: an address is no use half shown.
-    table = Table(*(Column(c, overflow="fold") for c in columns), title=plural(len(rows), what))
-    for row in flat:
-        table.add_row(*row)
-    console().print(table)
+    out = console()
+    shown = _fitting(rows, table or columns, whole, out.width)
+    # The last column kept whole (an address) is never folded; the others fold at need.
+    keep = whole[-1] if whole else ""
+    grid = Table(
+        *(Column(c, no_wrap=c == keep, overflow="fold", min_width=len(c)) for c in shown),
+        title=plural(len(rows), what),
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for row in rows:
+        grid.add_row(*(Text(safe(_flat(row[c]))) for c in shown))
+    out.print(grid)
+    left = [c for c in (table or columns) if c not in shown]
+    if left:
+        echo(
+            f"{plural(len(left), 'column')} left out to fit {out.width} columns: "
+            f"{', '.join(left)}; --format csv or json shows every column",
+            err=True,
+        )
+
+
+def _flat(value: Any) -> str:
+    return ";".join(value) if isinstance(value, list) else str(value)
+
+
+def _fitting(
+    rows: list[dict[str, Any]], columns: Sequence[str], whole: Sequence[str], width: int
+) -> list[str]:
+    """The columns a table of `width` can show: the `whole` ones, then the others in order
+    while each still gets room for its header and a fair share of its values."""
+
+    def need(column: str) -> int:
+        longest = max((len(_flat(r[column])) for r in rows), default=0)
+        return max(len(column), min(longest, 24 if column not in whole else longest)) + 2
+
+    used = sum(need(c) for c in columns if c in whole)
+    chosen = set(whole)
+    for column in columns:
+        if column in chosen:
+            continue
+        if used + need(column) <= width:
+            chosen.add(column)
+            used += need(column)
+    return [c for c in columns if c in chosen]
 
 
 def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
@@ -72,7 +121,7 @@ def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
     )
     for row in summary.itertuples(index=False):
         table.add_row(
-            row.network,
+            Text(safe(row.network)),
             cell(row.cadence_days),
             cell(row.contacts),
             cell(row.overdue),
@@ -89,15 +138,17 @@ def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
         if members.empty:
             continue
         # Fits 80 columns (a log, a pipe): the e-mail is in staleness.csv.
-        detail = Table(title=f"{network}: most overdue", box=box.SIMPLE_HEAD, pad_edge=False)
+        detail = Table(
+            title=Text(safe(f"{network}: most overdue")), box=box.SIMPLE_HEAD, pad_edge=False
+        )
         detail.add_column("name", no_wrap=True, overflow="ellipsis", max_width=20)
         detail.add_column("organization", no_wrap=True, overflow="ellipsis", max_width=16)
         for header in ("last contact", "days since", "overdue", "status"):
             detail.add_column(header, no_wrap=True, min_width=len(header))
         for row in members.itertuples(index=False):
             detail.add_row(
-                row.name,
-                row.organization,
+                Text(safe(row.name)),
+                Text(safe(row.organization)),
                 cell(row.last_contact),
                 cell(row.days_since),
                 cell(row.days_overdue),
@@ -130,7 +181,9 @@ def progress(app: App, connector: Connector) -> Iterator[Connector]:
         TransferSpeedColumn,
     )
 
-    label = getattr(getattr(connector, "path", None), "name", None) or connector.stream()
+    label = escape(
+        safe(getattr(getattr(connector, "path", None), "name", None) or connector.stream())
+    )
     if total is None:
         columns: tuple[Any, ...] = (
             SpinnerColumn(),

@@ -7,7 +7,7 @@ from collections import Counter
 
 import click
 
-from pipeline.cli.group import app_of, fail, main
+from pipeline.cli.group import app_of, echo, fail, main
 from pipeline.cli.options import as_of_day, as_of_option, format_option
 from pipeline.cli.output import plural, print_rows
 
@@ -28,7 +28,7 @@ def classify(ctx: click.Context, explain: bool, as_of: str | None) -> None:
             a = found.assignments[person.contact_id]
             rule = f" by rule '{a.rule}'" if a.rule else ""
             who = f"{person.name} <{person.email}>" if person.email else person.name
-            click.echo(f"{who}: {a.network}{rule}: {'; '.join(a.reasons)}")
+            echo(f"{who}: {a.network}{rule}: {'; '.join(a.reasons)}")
     counts = Counter(a.network for a in found.assignments.values())
     order = [*found.ruleset.network_names, "unassigned"]
     app.say(
@@ -60,7 +60,7 @@ def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool
         if network is not None:
             raise click.UsageError("--discovered lists people in no network; drop --network")
         rows = discovered_rows(everyone(app.config), app.config.tz())
-        print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact")
+        print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact", whole=_ALWAYS)
         return
     found = classified(app.config, as_of_day(None, app))
     names = (*found.ruleset.network_names, "unassigned")
@@ -74,7 +74,29 @@ def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool
         ],
         found.assignments,
     )
-    print_rows(rows, CONTACT_COLUMNS, fmt, "contact")
+    for row in rows:
+        row["email"] = row["emails"][0] if row["emails"] else ""
+        row["more e-mails"] = row["emails"][1:]
+    if fmt != "table":
+        for row in rows:
+            del row["email"], row["more e-mails"]
+    print_rows(rows, CONTACT_COLUMNS, fmt, "contact", table=_CONTACT_TABLE, whole=_ALWAYS)
+
+
+#: What a contacts table shows first, and always whole: who it is and how to write to them.
+_ALWAYS = ("contact_id", "name", "email")
+_CONTACT_TABLE = (
+    "contact_id",
+    "name",
+    "email",
+    "network",
+    "organization",
+    "phones",
+    "title",
+    "labels",
+    "sources",
+    "more e-mails",
+)
 
 
 @main.command()
@@ -100,7 +122,7 @@ def suggestions(ctx: click.Context, accept: bool) -> None:
             return
         for s in found:
             a, b = names[s.person_a], names[s.person_b]
-            click.echo(
+            echo(
                 f"{a.contact_id} {a.name} <{a.email}> ~ {b.contact_id} {b.name} <{b.email}>: "
                 f"{s.reason}"
             )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.group import App, app_of, fail, main
+from pipeline.cli.group import App, app_of, echo, fail, main
 from pipeline.cli.output import plural
 from pipeline.config import CONFIG_TEMPLATE, ensure_home
 from rules.schema import RuleSet
@@ -65,13 +65,13 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
             override_problems = [f"cannot read: {exc}"]
     if problems or override_problems:
         for message in problems:
-            click.echo(f"{path}: {message}", err=True)
+            echo(f"{path}: {message}", err=True)
         for message in override_problems:
-            click.echo(f"{overrides_path}: {message}", err=True)
+            echo(f"{overrides_path}: {message}", err=True)
         total = len(problems) + len(override_problems)
         fail(f"{plural(total, 'problem')} found")
     assert ruleset is not None
-    click.echo(
+    echo(
         f"{path}: ok ({plural(len(ruleset.networks), 'network')}, "
         f"{plural(len(ruleset.rules), 'rule')})"
     )
@@ -87,11 +87,11 @@ def _uses(app: App, path: Path, ruleset: RuleSet, overrides: dict[str, str]) -> 
 
     people = listed(app.config, overrides)
     uses = rule_uses(people, ruleset, overrides, as_of_day(None, app), app.config.tz())
-    click.echo(f"in the store ({plural(len(people), 'person')}):")
+    echo(f"in the store ({plural(len(people), 'person')}):")
     for use in uses:
         caught = use.matches - use.places
         above = f"; {caught} more match it but a rule above places them" if caught else ""
-        click.echo(f"  {use.rule} -> {use.network}: places {plural(use.places, 'person')}{above}")
+        echo(f"  {use.rule} -> {use.network}: places {plural(use.places, 'person')}{above}")
     for rule, label in unused_labels(people, ruleset):
         app.warn(f"{path}: line {rule.line}: rule '{rule.id}': no contact has the label {label!r}")
     for use in uses:
