@@ -120,8 +120,15 @@ def expand(paths: list[Path]) -> tuple[list[Path], list[Path]]:
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
                 and not any(f in p.parents for f in folders)
             )
-        elif path.exists():
+        elif path.is_file():
             named.append(path)
+        elif path.exists():
+            # A pipe would block, a device never end: give `-` to read what a command prints.
+            raise FormatError(
+                path,
+                "not a regular file (a pipe or a device); to import what a command prints, "
+                "pipe it in and give - as the path",
+            )
         else:
             raise FormatError(path, "no such file or folder")
     return named, found

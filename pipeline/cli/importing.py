@@ -3,19 +3,26 @@ imports could not read."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.group import EXIT_PARTIAL, app_of, echo, fail, main
+from pipeline.cli.group import EXIT_PARTIAL, App, app_of, echo, fail, main
 from pipeline.cli.output import plural, progress
+from pipeline.config import ensure_home
+from pipeline.errors import NetgardenError
 from pipeline.model import DIRECTIONS, as_direction
 
 if TYPE_CHECKING:
+    from connectors.base import FileConnector
     from pipeline.runner import ImportSummary
 
 _FORMATS = (
@@ -42,6 +49,12 @@ _FORMATS = (
 )
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--strict", is_flag=True, help="Exit 3 when any record had to be quarantined.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Read files again even when unchanged since their last import (after a change of "
+    "settings such as `me`).",
+)
 @click.pass_context
 def import_(
     ctx: click.Context,
@@ -49,6 +62,7 @@ def import_(
     format_name: str | None,
     dry_run: bool,
     strict: bool,
+    force: bool,
 ) -> None:
     """Import address books, mail archives and calendars (files or folders).
 
@@ -59,24 +73,72 @@ def import_(
     nothing.
     """
     from connectors import plan
+
+    app = app_of(ctx)
+    with _stdin_as_file(app, paths) as named:
+        chosen, warnings = plan(named, format_name)
+        for warning in warnings:
+            app.warn(warning)
+        if not chosen:
+            fail("nothing to import in " + ", ".join(str(p) for p in paths))
+        failed = _import(app, chosen, named, dry_run=dry_run, force=force, strict=strict)
+    if failed:
+        sys.exit(EXIT_PARTIAL)
+
+
+@contextmanager
+def _stdin_as_file(app: App, paths: tuple[Path, ...]) -> Iterator[list[Path]]:
+    """The paths to import, with `-` (standard input) saved to a file in the home first: a
+    format is told from a file's content, and an mbox is read twice when `me` is inferred.
+    The file's name stays the same, so the same input twice is unchanged the second time."""
+    if Path("-") not in paths:
+        yield list(paths)
+        return
+    if sys.stdin.isatty():
+        raise click.UsageError("- reads standard input: pipe an export in (… | netgarden import -)")
+    saved = app.home / "stdin"
+    ensure_home(app.home)
+    with saved.open("wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+    try:
+        yield [saved if p == Path("-") else p for p in paths]
+    finally:
+        saved.unlink(missing_ok=True)
+
+
+def _import(
+    app: App,
+    chosen: list[tuple[Path, type[FileConnector]]],
+    named: list[Path],
+    *,
+    dry_run: bool,
+    force: bool,
+    strict: bool,
+) -> bool:
+    """Import each file in its own transaction. A file found in a folder that cannot be read
+    is one warning, and the others are still imported; one the user `named` stops the import.
+    Returns whether any file failed, or quarantined records under `strict`."""
     from connectors.base import ReadOptions
     from pipeline.runner import import_file, resolve
     from pipeline.store import Store
 
-    app = app_of(ctx)
     config = app.config
-    chosen, warnings = plan(list(paths), format_name)
-    for warning in warnings:
-        app.warn(warning)
-    if not chosen:
-        fail("nothing to import in " + ", ".join(str(p) for p in paths))
     options = ReadOptions.of(config)
     quarantined = 0
+    failed = 0
     with Store(config.store_path) as store:
         for path, cls in chosen:
             connector = cls(path, options)
-            with progress(app, connector):
-                summary = import_file(store, connector, dry_run=dry_run)
+            try:
+                with progress(app, connector):
+                    summary = import_file(store, connector, dry_run=dry_run, force=force)
+            except NetgardenError as exc:
+                if path in named:
+                    raise  # a file the user named: one line, exit 1
+                app.warn(f"not imported: {exc}")  # found in a folder: the others go on
+                failed += 1
+                continue
             for note in summary.notes:
                 app.say(f"{path}: {note}")
             quarantined += summary.quarantined
@@ -97,8 +159,9 @@ def import_(
             f"{plural(quarantined, 'record')} could not be read; "
             "`netgarden errors` lists them with file and line"
         )
-        if strict:
-            sys.exit(EXIT_PARTIAL)
+    if failed:
+        app.warn(f"{plural(failed, 'file')} could not be imported (see above)")
+    return bool(failed) or (strict and bool(quarantined))
 
 
 def _summary_parts(summary: ImportSummary, orphans: str) -> list[str]:

@@ -47,6 +47,14 @@ def as_of_day(value: str | None, app: App) -> date:
     if value is None:
         return datetime.now(app.config.tz()).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         fail(f"--as-of {value!r} is not a date (use YYYY-MM-DD)")
+    if not FIRST_DAY <= day <= LAST_DAY:
+        fail(f"--as-of {value} is out of range: give a date from {FIRST_DAY} to {LAST_DAY}")
+    return day
+
+
+#: The days a report can be as of: exchanges start in 1970, due dates must stay countable.
+FIRST_DAY = date(1970, 1, 2)
+LAST_DAY = date(2999, 12, 31)

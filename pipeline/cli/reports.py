@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from pipeline.cli.group import app_of, main
 from pipeline.cli.options import as_of_day, as_of_option, format_option, out_option
@@ -19,7 +20,13 @@ from pipeline.cli.output import plural, print_summary
     "csv",
     "csv/md/html write staleness and networks files; table prints a summary.",
 )
-@click.option("--top", default=5, show_default=True, help="Contacts per network in a table.")
+@click.option(
+    "--top",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Contacts per network in a table.",
+)
 @click.pass_context
 def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, top: int) -> None:
     """Report who is overdue for contact: staleness.csv (a row a contact) and networks.csv."""
@@ -28,6 +35,10 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     from pipeline.report import networks, staleness
 
     app = app_of(ctx)
+    if fmt == "table" and out is not None:
+        raise click.UsageError("--out names a folder for files; --format table prints instead")
+    if fmt != "table" and ctx.get_parameter_source("top") is ParameterSource.COMMANDLINE:
+        raise click.UsageError("--top is for --format table; the files hold everyone")
     day = as_of_day(as_of, app)
     found = classified(app.config, day)
     save(app.config, found.assignments, wait=False)
