@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from connectors.base import Connector, FileConnector, bulk_allocation
 from pipeline.checks import checked_interactions, checked_rows, clean_contact
-from pipeline.errors import NetgardenError, UnknownPersonError
 from pipeline.model import (
     DISCOVERED,
     Checkpoint,
     Contact,
-    Direction,
     Exchanges,
     Handle,
     Interaction,
@@ -25,7 +22,6 @@ from pipeline.model import (
     Record,
     Skipped,
 )
-from pipeline.normalize import normalize_email
 from pipeline.store import Store, UpsertCounts
 
 _BATCH = 2000
@@ -204,53 +200,3 @@ def resolve(store: Store) -> None:
     """Regroup records into people after imports (one transaction)."""
     with store.transaction():
         store.resolve_people()
-
-
-def log_exchange(
-    store: Store,
-    who: str,
-    at: datetime,
-    direction: Direction,
-    channel: str,
-    key: str,
-) -> tuple[int, bool]:
-    """Record one exchange by hand with WHO (an e-mail, or the exact name of one person).
-
-    Returns (person id, whether a new contact was created). An e-mail that is no one's becomes a
-    contact of source `manual`; a name must match exactly one person.
-    """
-    with store.transaction():
-        matches = store.find_people(who)
-        email = normalize_email(who)
-        created = False
-        if not matches:
-            if email is None:
-                raise UnknownPersonError(
-                    f"no one is called {who!r}; give an e-mail address to log someone new"
-                )
-            seq = store.begin_import(f"manual:{email}")
-            store.upsert_contacts(
-                [
-                    Contact(
-                        source="manual",
-                        source_id=f"email:{email}",
-                        name=email,
-                        handles=(Handle("email", email),),
-                    )
-                ],
-                seq,
-            )
-            store.resolve_people()
-            matches = store.find_people(email)
-            created = True
-        if len(matches) > 1:
-            raise UnknownPersonError(
-                f"{len(matches)} people are called {who!r}; log by e-mail address instead"
-            )
-        person_id = matches[0]
-        handle = Handle("email", email) if email else store.primary_handle(person_id)
-        if handle is None:
-            raise NetgardenError(f"{who!r} has no e-mail, phone or profile to log against")
-        seq = store.begin_import(f"manual:{who}")
-        store.add_interactions([Interaction(at, direction, channel, handle, "manual", key)], seq)
-    return person_id, created

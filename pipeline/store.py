@@ -498,9 +498,16 @@ class Store:
         return build_people(list(records), exchanges, me)
 
     def find_people(self, who: str) -> list[int]:
-        """Person ids matching an e-mail address, else a name (case-insensitive, exact)."""
+        """Person ids matching a contact id (as `contacts` shows it), an e-mail address, else a
+        name (case-insensitive, exact)."""
         email = normalize_email(who)
-        if email:
+        if who.strip().isdigit():
+            rows = self.db.execute(
+                "SELECT DISTINCT coalesce(person_id, id) FROM contacts "
+                "WHERE coalesce(person_id, id) = ?",
+                (int(who.strip()),),
+            ).fetchall()
+        elif email:
             rows = self.db.execute(
                 "SELECT DISTINCT coalesce(c.person_id, c.id) FROM email_index e "
                 "JOIN contacts c ON c.id = e.contact_id WHERE e.email = ?",
@@ -526,6 +533,69 @@ class Store:
         for kind, value in sorted(handles, key=lambda h: h[0] != "email"):
             return Handle(_kind(kind), value)
         return None
+
+    def describe(self, person_id: int) -> tuple[str, str, str]:
+        """(name, primary e-mail, organization) of a person, from their most recent record."""
+        rows = self.db.execute(
+            "SELECT name, organization, handles FROM contacts WHERE coalesce(person_id, id) = ? "
+            "ORDER BY import_seq DESC, id DESC",
+            (person_id,),
+        ).fetchall()
+        emails = [str(v) for (_, _, data) in rows for k, v in json.loads(data) if k == "email"]
+        organization = next((str(o) for (_, o, _) in rows if o), "")
+        return (str(rows[0][0]) if rows else "", emails[0] if emails else "", organization)
+
+    def same_day(self, handle: Handle, channel: str, direction: str, start: str, end: str) -> int:
+        """How many exchanges with `handle` by `channel` and `direction` are stored between
+        the UTC instants `start` (included) and `end` (ISO text)."""
+        row = self.db.execute(
+            "SELECT count(*) FROM interactions WHERE kind = ? AND value = ? AND channel = ? "
+            "AND direction = ? AND at >= ? AND at < ?",
+            (handle.kind, handle.value, channel, direction, start, end),
+        ).fetchone()
+        return int(row[0])
+
+    def last_logged(self) -> int | None:
+        """The import that logged the last exchange by hand (None: nothing logged)."""
+        row = self.db.execute(
+            "SELECT max(i.seq) FROM imports i WHERE (i.what LIKE 'log:%' OR i.what LIKE "
+            "'manual:%') AND EXISTS (SELECT 1 FROM interactions x WHERE x.import_seq = i.seq "
+            "AND x.source = 'manual')"
+        ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def logged(self, seq: int) -> list[Interaction]:
+        """The exchanges import `seq` logged by hand."""
+        return [
+            Interaction(
+                datetime.fromisoformat(str(at)),
+                _direction(direction),
+                str(channel),
+                Handle(_kind(kind), str(value)),
+                "manual",
+                str(key),
+            )
+            for at, direction, channel, kind, value, key in self.db.execute(
+                "SELECT at, direction, channel, kind, value, key FROM interactions "
+                "WHERE import_seq = ? AND source = 'manual'",
+                (seq,),
+            )
+        ]
+
+    def forget_logged(self, seq: int) -> None:
+        """Take back what import `seq` logged by hand: its exchanges, and a contact it made."""
+        self.db.execute(
+            "DELETE FROM interactions WHERE import_seq = ? AND source = 'manual'", (seq,)
+        )
+        made = [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT id FROM contacts WHERE import_seq = ? AND source = 'manual'", (seq,)
+            )
+        ]
+        self.db.executemany("DELETE FROM email_index WHERE contact_id = ?", ((c,) for c in made))
+        self.db.executemany("DELETE FROM contacts WHERE id = ?", ((c,) for c in made))
+        self.resolve_people()
 
     # -- the user's own addresses -----------------------------------------------------------
 
@@ -602,6 +672,13 @@ def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is UTC and not moment.microsecond:
         return moment.isoformat()
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _direction(value: object) -> Direction:
+    for direction in DIRECTIONS:
+        if direction == value:
+            return direction
+    return "mutual"
 
 
 def _kind(value: object) -> HandleKind:

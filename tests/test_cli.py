@@ -228,7 +228,11 @@ def test_log_by_email_name_and_new_address(files: dict[str, Path], tmp_path: Pat
     run("import", str(files["cards"]))
     assert run("log", "cy@example.net", "--date", "2026-11-01", "--channel", "call").exit_code == 0
     assert run("log", "Bo Mentor", "--date", "2026-11-02").exit_code == 0
-    created = run("log", "new.person@example.com", "--date", "2026-11-03", "--direction", "inbound")
+    # An address no one has is someone new only when --new says so (else a typo is an error).
+    assert run("log", "new.person@example.com", "--date", "2026-11-03").exit_code == 1
+    created = run(
+        "log", "new.person@example.com", "--new", "--date", "2026-11-03", "--direction", "inbound"
+    )
     assert "new contact new.person@example.com" in created.output
     run("report", "--as-of", "2026-11-15", "--out", str(tmp_path))
     by_name = {r["name"]: r for r in rows(tmp_path / "staleness.csv")}

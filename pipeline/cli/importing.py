@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -185,7 +184,7 @@ def _summary_parts(summary: ImportSummary, orphans: str) -> list[str]:
 
 
 @main.command()
-@click.argument("who")
+@click.argument("who", required=False)
 @click.option("--date", "when", help="When (YYYY-MM-DD or an ISO date-time; default: today).")
 @click.option(
     "--channel", default="manual", show_default=True, help="How: call, coffee, meeting, email, ..."
@@ -197,26 +196,63 @@ def _summary_parts(summary: ImportSummary, orphans: str) -> list[str]:
     show_default=True,
     help="Who reached out.",
 )
+@click.option("--new", is_flag=True, help="WHO is an address no one has yet: add them.")
+@click.option("--planned", is_flag=True, help="The date is ahead: the exchange is planned.")
+@click.option("--undo", is_flag=True, help="Take back the last exchange logged (and nothing else).")
 @click.pass_context
-def log(ctx: click.Context, who: str, when: str | None, channel: str, direction: str) -> None:
-    """Record one exchange by hand. WHO is an e-mail address or the exact name of one person."""
+def log(
+    ctx: click.Context,
+    who: str | None,
+    when: str | None,
+    channel: str,
+    direction: str,
+    new: bool,
+    planned: bool,
+    undo: bool,
+) -> None:
+    """Record one exchange by hand. WHO is a contact id (as `contacts` shows it), an e-mail
+    address, or the exact name of one person."""
     from connectors.csvfiles import parse_instant
-    from pipeline.runner import log_exchange
+    from pipeline.logbook import log_exchange, undo_last
+    from pipeline.model import plausible
     from pipeline.store import Store
 
     app = app_of(ctx)
     config = app.config
     tz = config.tz()
+    if undo:
+        if who is not None:
+            raise click.UsageError("--undo takes back the last exchange logged; give no WHO")
+        with Store(config.store_path) as store:
+            taken = undo_last(store)
+        if not taken:
+            fail("nothing was logged by hand, so nothing is taken back")
+        for item in taken:
+            day = item.at.astimezone(tz).date()
+            app.say(f"took back the {item.channel} with {item.counterpart.value} on {day}")
+        return
+    if who is None:
+        raise click.UsageError("say whom: a contact id, an e-mail address or a name")
     at = parse_instant(when or datetime.now(tz).date().isoformat(), tz)
     if at is None:
         fail(f"--date {when!r} is not a date (use YYYY-MM-DD)")
+    now = datetime.now(tz)
+    if at.astimezone(tz).date() > now.date() and not planned:
+        fail(f"--date {when} is ahead of today; add --planned if the exchange is planned")
+    if not plausible(at, now):
+        fail(f"--date {when} cannot be an exchange (before 1970, or more than a year ahead)")
     with Store(config.store_path) as store:
-        person_id, created = log_exchange(
-            store, who, at, as_direction(direction), channel.lower(), f"manual:{uuid.uuid4().hex}"
+        logged = log_exchange(store, who, at, as_direction(direction), channel.lower(), tz, new=new)
+    if logged.created:
+        app.say(f"new contact {who} (id {logged.person_id})")
+    app.say(
+        f"logged a {direction} {channel} with {logged.name or who} on {at.astimezone(tz).date()}"
+    )
+    if logged.repeats:
+        app.warn(
+            f"{plural(logged.repeats, 'identical exchange')} with {logged.name or who} "
+            "was already stored for that day; `netgarden log --undo` takes this one back"
         )
-    if created:
-        app.say(f"new contact {who} (id {person_id})")
-    app.say(f"logged a {direction} {channel} with {who} on {at.astimezone(tz).date()}")
 
 
 @main.command()
