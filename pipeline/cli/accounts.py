@@ -235,6 +235,7 @@ def status(ctx: click.Context) -> None:
     from pipeline.store import Store
 
     app = app_of(ctx)
+    _say_me(app)
     found = streams(app.config)
     if not found:
         echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
@@ -251,3 +252,23 @@ def status(ctx: click.Context) -> None:
             hours = age.total_seconds() / 3600
             old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
             echo(f"{stream.label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old")
+
+
+def _say_me(app: App) -> None:
+    """Which addresses netgarden takes for the user's own, and where that comes from."""
+    from pipeline.store import READER_PATIENCE, Store
+
+    config = app.config
+    if config.me:
+        echo(f"your addresses (config.toml): {', '.join(config.me)}")
+        return
+    if not config.store_path.exists():
+        return
+    with Store(config.store_path, patience=READER_PATIENCE) as store:
+        inferred = store.inferred_me()
+    if inferred:
+        echo(
+            "your addresses, as imports inferred them: "
+            + ", ".join(f"{address} ({source})" for address, source in inferred)
+            + "; set `me` in config.toml to confirm or correct them"
+        )
