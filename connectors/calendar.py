@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -187,22 +187,11 @@ def _occurrences(
 ) -> Iterator[tuple[Any, tuple[str, str] | None]]:
     """(occurrence, None) for each occurrence that started by `now`, in time order, at most
     `_MAX_OCCURRENCES` per event (the UIDs cut short go into `capped`); (None, (uid, reason))
-    for each series that cannot be expanded (the others still are). Lazy: memory stays bounded
-    whatever a rule says."""
-    counts: Counter[str] = Counter()
+    for each series that cannot be expanded (the others still are). Memory stays bounded
+    whatever a rule says: occurrences are expanded a year at a time."""
     yielded: set[tuple[str, datetime]] = set()
     try:
-        for occurrence in recurring_ical_events.of(calendar).after(_START):
-            began = _began(occurrence)
-            if began > now:
-                return
-            uid = str(occurrence.get("UID", ""))
-            counts[uid] += 1
-            if counts[uid] > _MAX_OCCURRENCES:
-                capped.add(uid)
-                continue
-            yielded.add((uid, began))
-            yield occurrence, None
+        yield from _by_year(calendar, now, capped, yielded)
         return
     except Exception:  # the library raises many types for one broken series: find which
         pass
@@ -213,20 +202,53 @@ def _occurrences(
                 single.add_component(component)
         for event in events:
             single.add_component(event)
-        seen = 0
         try:
-            for occurrence in recurring_ical_events.of(single).after(_START):
-                began = _began(occurrence)
-                if began > now:
-                    break
-                seen += 1
-                if seen > _MAX_OCCURRENCES:
-                    capped.add(uid)
-                    break
-                if (uid, began) not in yielded:
-                    yield occurrence, None
+            yield from _by_year(single, now, capped, yielded)
         except Exception as exc:
             yield None, (uid, f"cannot expand the event: {exc}")
+
+
+def _by_year(
+    calendar: icalendar.Calendar,
+    now: datetime,
+    capped: set[str],
+    yielded: set[tuple[str, datetime]],
+) -> Iterator[tuple[Any, None]]:
+    """The occurrences of `calendar` up to `now`, one year's window after the other (a lazy
+    expansion is quadratic in a COUNT rule's length: each step starts again from its first
+    occurrence), skipping those already `yielded`."""
+    query = recurring_ical_events.of(calendar)
+    counts: Counter[str] = Counter()
+    for year in range(_first_year(calendar), now.year + 1):
+        begin = max(_START, datetime(year, 1, 1, tzinfo=UTC))
+        end = min(now + timedelta(seconds=1), datetime(year + 1, 1, 1, tzinfo=UTC))
+        found = [(_began(o), o) for o in query.between(begin, end)]
+        found.sort(key=lambda item: item[0])
+        for began, occurrence in found:
+            if not begin <= began < end:  # it overlaps the window but started outside it
+                continue
+            uid = str(occurrence.get("UID", ""))
+            counts[uid] += 1
+            if counts[uid] > _MAX_OCCURRENCES:
+                capped.add(uid)
+                continue
+            if (uid, began) not in yielded:
+                yielded.add((uid, began))
+                yield occurrence, None
+
+
+def _first_year(calendar: icalendar.Calendar) -> int:
+    """The year of the earliest event start that can be read (1970 at the earliest)."""
+    first = datetime.now(UTC).year
+    for event in calendar.walk("VEVENT"):
+        try:
+            start: Any = event["DTSTART"]
+            value = start.dt
+        except Exception:
+            continue
+        if isinstance(value, date):
+            first = min(first, value.year)
+    return max(first, _START.year)
 
 
 def _began(occurrence: Any) -> datetime:

@@ -147,20 +147,23 @@ class CsvConnector(FileConnector):
                     header = cells
                 continue
             width = len(header)
-            if len(lines) > 1 and _swallowed(row, lines, width):
+            if _swallowed(row, lines, width):
+                ran_on = len(lines) - 1
                 yield Problem(
                     file,
                     start,
                     _clean(lines[0]),
-                    f"a stray quote: this row ran on over the {len(lines) - 1} lines after it",
+                    "a stray quote: its quotes do not pair up"
+                    + (f", and it ran on over the {ran_on} lines after it" if ran_on else ""),
                 )
-                self.notes.append(
-                    f"line {start}: a stray quote made one row of lines {start}-"
-                    f"{start + len(lines) - 1}; that row is quarantined and the "
-                    f"{len(lines) - 1} lines after it were read again on their own"
-                )
-                feed.push_back(lines[1:])
-                reader = csv.reader(feed)
+                if ran_on:
+                    self.notes.append(
+                        f"line {start}: a stray quote made one row of lines {start}-"
+                        f"{start + ran_on}; that row is quarantined and the {ran_on} lines "
+                        "after it were read again on their own"
+                    )
+                    feed.push_back(lines[1:])
+                    reader = csv.reader(feed)
                 continue
             if _UNDECODED.search("".join(lines)):
                 yield Problem(
@@ -291,8 +294,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff]")
 
 
 def _swallowed(row: list[str], lines: list[str], width: int) -> bool:
-    """Whether a row that spans several lines is a stray quote's run-on: it has more fields
-    than the header, or the lines inside it read as whole rows of the header's width."""
+    """Whether a row is a stray quote's doing: its quotes do not pair up and it is not the
+    header's width (a quote opened at a field's start ran on into the fields, or the lines,
+    after it), or it spans lines that read as whole rows of the header's width."""
+    odd = sum(line.count('"') for line in lines) % 2 == 1
+    if odd and (len(row) != width or len(lines) > 1):
+        return True
+    if len(lines) == 1:
+        return False
     if len(row) > width:
         return True
     rows = 0

@@ -250,11 +250,14 @@ def _orphan(text: bytes, begin: int, end: int, line_at: Callable[[int], int]) ->
     """The lines between cards (from the newline at `begin` to `end`), when they hold
     properties a contact is made of (a card whose BEGIN:VCARD line is damaged): kept for the
     quarantine, never dropped in silence."""
-    found = _PROPS_RE.search(text, begin, end)
-    if found is None:
+    if _PROPS_RE.search(text, begin, end) is None:
         return None
-    card = _Card(line_at(found.start() + 1), orphan=True)
-    card.raw.append(text[found.start() + 1 : end].rstrip(b"\r\n"))
+    first = begin + 1
+    while first < end and text[first] in b"\r\n \t":  # the first line with something on it
+        first += 1
+    first = text.rfind(b"\n", 0, first) + 1
+    card = _Card(line_at(first), orphan=True)
+    card.raw.append(text[first:end].rstrip(b"\r\n"))
     return card
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from connectors import detect
 from connectors.base import ReadOptions
 from connectors.calendar import IcsConnector
@@ -290,3 +292,87 @@ def test_a_calendar_cut_in_its_tenth_event_keeps_the_nine_before(tmp_path: Path)
     [problem] = [r for r in records if isinstance(r, Problem)]
     assert problem.line == 3 + 9 * 6 + 1
     assert "UID:m9" in problem.raw
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=SECONDLY",
+        "FREQ=MINUTELY;UNTIL=20300101T000000Z",
+        "FREQ=HOURLY",
+        "FREQ=SECONDLY;COUNT=1000000000",
+    ],
+)
+def test_a_rule_more_frequent_than_daily_counts_once(tmp_path: Path, rule: str) -> None:
+    path = tmp_path / "reminder.ics"
+    path.write_text(
+        calendar(
+            f"UID:r\nDTSTART:20000101T090000Z\nRRULE:{rule}\n"
+            "ORGANIZER:mailto:me@example.com\nATTENDEE:mailto:ann@example.com"
+        ),
+        newline="",
+    )
+    connector = IcsConnector(path, ReadOptions(mail=MailPolicy(me=frozenset({ME})), now=NOW))
+    records = list(connector.extract(None))
+    assert meetings(records) == [("ann@example.com", "2000-01-01T09:00:00+00:00")]
+    assert any("more often than daily" in note for note in connector.notes)
+
+
+def test_a_daily_series_without_end_counts_at_most_ten_years(tmp_path: Path) -> None:
+    path = tmp_path / "daily.ics"
+    path.write_text(
+        calendar(
+            "UID:d\nDTSTART:19900101T090000Z\nRRULE:FREQ=DAILY;COUNT=1000000000\n"
+            "ORGANIZER:mailto:me@example.com\nATTENDEE:mailto:ann@example.com"
+        ),
+        newline="",
+    )
+    connector = IcsConnector(path, ReadOptions(mail=MailPolicy(me=frozenset({ME})), now=NOW))
+    records = list(connector.extract(None))
+    assert len(meetings(records)) == 3660
+    assert any("only its first 3,660 occurrences count" in note for note in connector.notes)
+
+
+def test_a_cancellation_calendar_calls_its_meetings_off(tmp_path: Path) -> None:
+    path = tmp_path / "cancel.ics"
+    text = calendar(
+        "UID:c\nDTSTART:20261102T090000Z\nORGANIZER:mailto:ann@example.com\n"
+        "ATTENDEE:mailto:me@example.com"
+    )
+    path.write_text(text.replace("VERSION:2.0\r\n", "VERSION:2.0\r\nMETHOD:CANCEL\r\n"), newline="")
+    records = read(path)
+    assert meetings(records) == []
+    assert Skipped(CANCELLED) in records
+
+
+def test_placeholders_and_resources_are_not_people_and_invalid_addresses_are_said(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "google.ics"
+    path.write_text(
+        calendar(
+            "UID:g\nDTSTART:20261102T090000Z\n"
+            "ORGANIZER:mailto:unknownorganizer@calendar.google.com\n"
+            "ATTENDEE:mailto:c_188@resource.calendar.google.com\n"
+            "ATTENDEE:mailto:team@group.calendar.google.com\n"
+            "ATTENDEE:mailto:jane.@x\n"
+            "ATTENDEE:mailto:me@example.com\n"
+            "ATTENDEE:mailto:ann@intranet"
+        ),
+        newline="",
+    )
+    records = read(path)
+    assert meetings(records) == [("ann@intranet", "2026-11-02T09:00:00+00:00")]
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    assert "jane.@x" in problem.raw and problem.reason == "not a valid e-mail address"
+
+
+def test_an_event_the_library_cannot_read_costs_only_that_event(tmp_path: Path) -> None:
+    path = tmp_path / "exchange.ics"
+    good = "UID:ok\nDTSTART:20261102T090000Z\nORGANIZER:mailto:me@example.com\n"
+    good += "ATTENDEE:mailto:ann@example.com"
+    broken = "UID:bad\nDTSTART;TZID=:20261103T090000\nDTSTART:twice\nATTENDEE:mailto:bo@x.org"
+    path.write_text(calendar(good, broken, good.replace("UID:ok", "UID:ok2")), newline="")
+    records = read(path)
+    assert [m[0] for m in meetings(records)] == ["ann@example.com", "ann@example.com"]
+    assert [r for r in records if isinstance(r, Problem)]

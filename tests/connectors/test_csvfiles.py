@@ -207,3 +207,87 @@ class TestThunderbirdContract(FileContract):
 
 class TestInteractionsContract(FileContract):
     format = "interactions"
+
+
+def _read(path: Path, connector: type[FileConnector] | None = None) -> list[Record]:
+    return list((connector or detect(path))(path).extract(None))
+
+
+def test_bytes_no_code_page_reads_cost_their_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    rows = [b"First Name,Last Name,Display Name,Primary Email"]
+    rows += [b"Ann,Lee,Ann Lee,ann@example.com", b"Bo\x81\x8d,Roe,Bo Roe,bo@example.com"]
+    rows += [b"Cy,Doe,Cy Doe,cy@example.com"]
+    path.write_bytes(b"\r\n".join(rows) + b"\r\n")
+    found = _read(path)
+    assert [c.name for c in found if isinstance(c, Contact)] == ["Ann Lee", "Cy Doe"]
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 3 and "neither UTF-8 nor cp1252" in problem.reason
+    assert "\ufffd" in problem.raw
+
+
+def test_a_stray_quote_costs_its_row_and_the_reader_goes_on(tmp_path: Path) -> None:
+    header = "First Name,Last Name,Display Name,Primary Email"
+    lines = [header] + [f"P{i},X,P{i} X,p{i}@example.com" for i in range(40)]
+    lines[11] = '"P10,X,P10 X,p10@example.com'  # a quote opened and never closed
+    path = tmp_path / "export.csv"
+    path.write_text("\n".join(lines) + "\n")
+    connector = detect(path)(path)
+    found = list(connector.extract(None))
+    names = [c.name for c in found if isinstance(c, Contact)]
+    assert len(names) == 39 and "P10 X" not in names and names[-1] == "P39 X"
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 12 and "stray quote" in problem.reason
+    assert any("line 12: a stray quote" in note for note in connector.notes)
+
+
+def test_a_google_csv_stray_quote_merges_no_one(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    header = next(csv.reader(io.StringIO((CSV / "google_current.csv").read_text("utf-8"))))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, header, lineterminator="\n")
+    writer.writeheader()
+    for i in range(6):
+        writer.writerow(
+            {"First Name": f"Ana{i}", "Last Name": "Roe", "E-mail 1 - Value": f"a{i}@x.org",
+             "Labels": "* myContacts", "Notes": "met at the fair, Lyon, 2019"}
+        )  # fmt: skip
+    lines = out.getvalue().splitlines()
+    lines[3] = '"' + lines[3]  # a stray quote at the start of row 3
+    path = tmp_path / "google.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = _read(path)
+    people = [c for c in found if isinstance(c, Contact)]
+    assert [c.name for c in people] == ["Ana0 Roe", "Ana1 Roe", "Ana3 Roe", "Ana4 Roe", "Ana5 Roe"]
+    assert [r.line for r in found if isinstance(r, Problem)] == [4]
+
+
+def test_a_last_row_cut_mid_value_is_kept_and_said(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "First Name,Last Name,Display Name,Primary Email,Notes\n"
+        "Ann,Lee,Ann Lee,ann@example.com,x\n"
+        "Bo,Roe,Bo Roe,bo@quillfeather.ex"
+    )
+    connector = detect(path)(path)
+    found = list(connector.extract(None))
+    assert [c.emails for c in found if isinstance(c, Contact)][-1] == ("bo@quillfeather.ex",)
+    assert any("line 3: the file ends in the middle of this row" in n for n in connector.notes)
+
+
+@pytest.mark.parametrize(
+    "date",
+    ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "1969-07-20", "2999-01-01"],
+)
+def test_a_date_no_exchange_can_have_is_a_problem(tmp_path: Path, date: str) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(
+        f"date,email,direction,channel\n{date},ann@example.com,mutual,call\n"
+        "2026-11-02,bo@example.com,mutual,call\n"
+    )
+    found = _read(path)
+    assert [i.counterpart.value for i in found if isinstance(i, Interaction)] == ["bo@example.com"]
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 2

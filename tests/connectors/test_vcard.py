@@ -194,3 +194,92 @@ def test_parallel_parse_gives_exactly_the_sequential_records(
 
 class TestContract(FileContract):
     format = "vcard"
+
+
+def _cards(n: int) -> list[bytes]:
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {0}\r\nEMAIL:p{0}@example.com\r\nEND:VCARD\r\n"
+    return [card.format(i).encode() for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"",  # the END:VCARD line cut away
+        b"END:VCARD \r\n",  # a trailing space: still an end
+        b"END:VCRAD\r\n",  # a typo
+        b"END:VCA\r\n",  # a line cut short
+    ],
+)
+@pytest.mark.parametrize("parallel", [False, True])
+def test_a_card_without_its_end_costs_that_card_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: bytes, parallel: bool
+) -> None:
+    from connectors import vcard
+
+    if parallel:
+        monkeypatch.setattr(vcard, "_BLOCK", 4096)
+        monkeypatch.setattr(vcard, "_PARALLEL_BYTES", 1)
+    cards = _cards(300)
+    cards[100] = cards[100].replace(b"END:VCARD\r\n", broken)
+    found = read(tmp_path, b"".join(cards))
+    names = [c.name for c in contacts(found)]
+    problems = [r for r in found if isinstance(r, Problem)]
+    if broken == b"END:VCARD \r\n":
+        assert len(names) == 300 and not problems
+        return
+    assert len(names) == 299 and "Person 100" not in names and names[-1] == "Person 299"
+    [problem] = problems
+    assert problem.line == 1 + 100 * 5
+    assert "not closed by END:VCARD" in problem.reason
+
+
+def test_a_damaged_begin_line_is_quarantined_not_dropped(tmp_path: Path) -> None:
+    cards = _cards(5)
+    cards[2] = cards[2].replace(b"BEGIN:VCARD", b"BEGIN:VCXRD")
+    found = read(tmp_path, b"".join(cards))
+    assert [c.name for c in contacts(found)] == ["Person 0", "Person 1", "Person 3", "Person 4"]
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 11 and "FN:Person 2" in problem.raw
+    assert "outside any card" in problem.reason
+
+
+def test_every_begin_is_accounted_for_in_a_file_with_flipped_bytes(tmp_path: Path) -> None:
+    import random
+    import re
+
+    rng = random.Random(7)
+    data = bytearray(b"".join(_cards(500)))
+    for _ in range(len(data) // 100):  # 1% of the bytes
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    found = read(tmp_path, bytes(data))
+    begins = len(re.findall(rb"(?im)^BEGIN:VCARD[ \t]*\r?$", bytes(data)))
+    cards = [r for r in found if isinstance(r, Contact | Skipped)]
+    cut = [r for r in found if isinstance(r, Problem) and "outside any card" not in r.reason]
+    assert len(cards) + len(cut) == begins
+    assert len(cards) > 350
+
+
+def test_utf16_without_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Apple's address book: UTF-16 big-endian, no byte-order mark, CR line ends.
+    text = "BEGIN:VCARD\rVERSION:3.0\rFN:Zoë Lefèvre\rEMAIL:zoe@example.fr\rEND:VCARD\r"
+    path = tmp_path / "apple.vcf"
+    path.write_bytes(text.encode("utf-16-be"))
+    assert detect(path) is VCardConnector
+    [card] = contacts(list(VCardConnector(path).extract(None)))
+    assert (card.name, card.emails) == ("Zoë Lefèvre", ("zoe@example.fr",))
+    path.write_bytes(text.encode("utf-16-le"))
+    assert contacts(list(VCardConnector(path).extract(None)))[0].name == "Zoë Lefèvre"
+
+
+def test_a_phone_field_that_holds_no_number_is_a_note(tmp_path: Path) -> None:
+    data = (
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\nTEL:\xc2\xa7\r\nTEL:0\r\n"
+        b"TEL:business fax test\r\nTEL:+1 555 010 0123\r\nEND:VCARD\r\n"
+    )
+    [card] = contacts(read(tmp_path, data))
+    assert card.phones == ("+15550100123",)
+    assert card.notes.splitlines() == [
+        "phone (not a number): §",
+        "phone (not a number): 0",
+        "phone (not a number): business fax test",
+    ]
