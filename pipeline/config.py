@@ -267,12 +267,19 @@ def _ranges(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
 _PROBE = b"Hello, World! 0123 +-@._ (Test) ~"
 
 
+#: Codecs Python has that no file is written in: they transform text rather than store it.
+_NOT_CODE_PAGES = frozenset({"idna", "punycode", "undefined", "raw-unicode-escape"})
+
+
 def usable_codepage(name: str) -> bool:
     """Whether `name` is a text encoding that reads ASCII as ASCII (so it can be an export's)."""
     try:
         info = codecs.lookup(name)
-        return bool(getattr(info, "_is_text_encoding", True)) and _PROBE.decode(name) == (
-            _PROBE.decode("ascii")
+        return (
+            bool(getattr(info, "_is_text_encoding", True))
+            and info.name not in _NOT_CODE_PAGES
+            and not info.name.startswith("unicode")
+            and _PROBE.decode(name) == _PROBE.decode("ascii")
         )
     except (LookupError, UnicodeError, ValueError, TypeError):
         return False

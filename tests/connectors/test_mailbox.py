@@ -12,6 +12,7 @@ import pytest
 from connectors import detect, expand
 from connectors.base import ReadOptions
 from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
+from pipeline.errors import FormatError
 from pipeline.mail import BULK, CHAT, CROWD, DRAFT, IGNORED, ROLE, SPAM, TRASH, MailPolicy
 from pipeline.model import Checkpoint, Interaction, Problem, Skipped
 from tests.connectors.contract import FileContract
@@ -343,3 +344,45 @@ class TestEmlContract(FileContract):
 
 class TestMaildirContract(FileContract):
     format = "maildir"
+
+
+def test_a_date_out_of_range_falls_back_on_received_and_costs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.mbox"
+    forged = message(date="Fri, 31 Dec 9999 23:59:59 -2359", mid="<forged@x>")
+    path.write_text(message() + forged + message(date="Sat, 01 Jan 1000 00:00:00 +0000"))
+    records = read(path)
+    # The Received header's date stands in for the forged one; the file is read whole.
+    assert len(exchanges(records)) == 3
+    assert all(at.startswith("2024-03-04") for _, _, at in exchanges(records))
+
+
+def test_an_mbox_edited_in_place_is_read_again(tmp_path: Path) -> None:
+    import os
+
+    path = tmp_path / "a.mbox"
+    path.write_text(message(sender="Ann <ann@example.com>"))
+    first = MboxConnector(path, ReadOptions(mail=ME))
+    cursor = [r for r in first.extract(None) if isinstance(r, Checkpoint)][-1].cursor
+    stat = path.stat()
+    path.write_text(message(sender="Bea <bea@example.com>"))  # the same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # and the same time
+    again = unpacked(MboxConnector(path, ReadOptions(mail=ME)).extract(cursor))
+    assert [e[1] for e in exchanges(again)] == ["bea@example.com"]
+
+
+def test_a_file_without_separator_lines_is_not_an_mbox(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(message().split("\n", 1)[1])  # a message, but no `From ` line
+    with pytest.raises(FormatError, match="does not begin with a 'From ' separator line"):
+        list(MboxConnector(path).extract(None))
+
+
+def test_an_invalid_address_is_a_problem_and_the_message_still_counts(tmp_path: Path) -> None:
+    path = tmp_path / "a.mbox"
+    path.write_text(message(sender="me@example.com", to="bo@example.com, jane.@x", labels="Sent"))
+    records = read(path)
+    assert [e[1] for e in exchanges(records)] == ["bo@example.com"]
+    [problem] = [r for r in records if isinstance(r, Problem)]
+    assert "not a valid e-mail address: jane.@x" in problem.reason

@@ -74,3 +74,37 @@ def test_the_only_table_is_the_one_and_several_need_a_name() -> None:
     assert pick_account((*TABLES, OutlookAccount("default")), "outlook", None) == OutlookAccount(
         "default"
     )
+
+
+@pytest.mark.parametrize("codepage", ["undefined", "idna", "utf-7", "rot13", "base64", "nope"])
+def test_a_code_page_no_export_is_written_in_is_refused(tmp_path: Path, codepage: str) -> None:
+    (tmp_path / "config.toml").write_text(f'windows_codepage = "{codepage}"\n')
+    with pytest.raises(ConfigError, match="line 1: .* is not a code page"):
+        load_config(tmp_path)
+
+
+@pytest.mark.parametrize("codepage", ["cp1252", "cp932", "iso-8859-1", "cp1251", "mac_roman"])
+def test_real_code_pages_are_taken(tmp_path: Path, codepage: str) -> None:
+    (tmp_path / "config.toml").write_text(f'windows_codepage = "{codepage}"\n')
+    assert load_config(tmp_path).windows_codepage == codepage
+
+
+def test_every_problem_of_config_toml_is_said_at_once_with_its_line(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        'default_regoin = "GB"\n'
+        "max_recipients = 0\n"
+        'timezone = "Mars/Olympus"\n'
+        "\n[[gmail]]\n"
+        'account = "a"\n'
+        "quota = 5\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert lines[0].endswith("config.toml: 4 problems")
+    assert lines[1:] == [
+        "  line 1: unknown setting 'default_regoin' (did you mean 'default_region'?)",
+        "  line 7: unknown [[gmail]] setting 'quota'",
+        "  line 3: unknown timezone 'Mars/Olympus'",
+        "  line 2: 'max_recipients' must be at least 1",
+    ]

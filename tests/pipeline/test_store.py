@@ -216,3 +216,35 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(NetgardenError, match="not a netgarden store"):
         Store(path)
+
+
+def test_migration_3_sets_impossible_exchanges_aside_in_a_schema_2_store(tmp_path: Path) -> None:
+    """A store written by the release before, with the exchanges it let in: dated year 1."""
+    path = tmp_path / "v2.sqlite"
+    db = sqlite3.connect(path)
+    for number, script in MIGRATIONS[:2]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db.execute(
+        "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
+        "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
+    )
+    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
+    db.executemany(
+        "INSERT INTO interactions (key, kind, value, at, direction, channel, source, name, "
+        "import_seq) VALUES (?, 'email', 'ann@example.com', ?, 'inbound', 'email', 'mbox', '', 1)",
+        [
+            ("good", "2026-03-01T12:00:00+00:00"),
+            ("year1", "0001-01-01T00:00:00+00:00"),
+            ("far", "9999-12-31T23:59:59+00:00"),
+        ],
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        [ann] = store.people()
+        assert [i.at.year for i in ann.interactions] == [2026]
+        assert sorted(q.raw.split()[-1] for q in store.quarantined()) == ["far", "year1"]
+        assert store.inferred_me() == []

@@ -172,3 +172,49 @@ def test_overrides_are_checked(text: str, problem: str) -> None:
 def test_overrides_normalize_addresses() -> None:
     overrides, problems = parse_overrides('"Ann@ACME.com" = "clients"\n', rules())
     assert (overrides, problems) == ({"ann@acme.com": "clients"}, [])
+
+
+def _one_rule(when: str, networks: str = '[[networks]]\nname = "clients"\n') -> list[str]:
+    text = f'{networks}\n[[rules]]\nid = "r"\nnetwork = "clients"\n{when}\n'
+    return parse_rules(text)[1]
+
+
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        ("", "'when' names no condition, so it would match everyone"),
+        ("when = {}", "'when' names no condition, so it would match everyone"),
+        ('when = { source = ["linkdin"] }', "no source is called 'linkdin' (did you mean"),
+        (
+            "when = { min_interactions = 5, max_interactions = 2 }",
+            "min_interactions (5) is above max_interactions (2): it can never match",
+        ),
+        ('when = { name = "a{4294967295}" }', "a repetition above 1000"),
+        ('when = { name = "(?<=x)y" }', "bad regular expression"),
+        ("when = { any_interaction_within_days = 9999999 }", "from 0 to 36,500"),
+    ],
+)
+def test_a_rule_that_cannot_work_is_refused(when: str, problem: str) -> None:
+    [found] = _one_rule(when)
+    assert problem in found and found.startswith("line ")
+
+
+@pytest.mark.parametrize("value", ["3000000", "9223372036854775807", "0"])
+def test_a_cadence_out_of_range_is_refused(value: str) -> None:
+    [found] = _one_rule(
+        'when = { label = ["x"] }', f'[[networks]]\nname = "clients"\ncadence_days = {value}\n'
+    )
+    assert "'cadence_days' must be a whole number from 1 to 3650" in found
+
+
+def test_a_backtracking_pattern_runs_in_linear_time() -> None:
+    import time
+
+    ruleset, problems = parse_rules(
+        '[[networks]]\nname = "n"\n[[rules]]\nid = "r"\nnetwork = "n"\nwhen = { name = "(a+)+$" }\n'
+    )
+    assert ruleset is not None and not problems
+    someone = person(name="a" * 100_000 + "!")
+    began = time.monotonic()
+    assert classify(someone, ruleset, {}, date(2026, 11, 1), UTC).network == "unassigned"
+    assert time.monotonic() - began < 5  # Python's engine takes minutes on this
