@@ -79,7 +79,7 @@ def test_the_only_table_is_the_one_and_several_need_a_name() -> None:
 @pytest.mark.parametrize("codepage", ["undefined", "idna", "utf-7", "rot13", "base64", "nope"])
 def test_a_code_page_no_export_is_written_in_is_refused(tmp_path: Path, codepage: str) -> None:
     (tmp_path / "config.toml").write_text(f'windows_codepage = "{codepage}"\n')
-    with pytest.raises(ConfigError, match="line 1: .* is not a code page"):
+    with pytest.raises(ConfigError, match=r"line 1: .* is not a code page"):
         load_config(tmp_path)
 
 
