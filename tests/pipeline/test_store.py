@@ -222,7 +222,7 @@ def test_migration_3_sets_impossible_exchanges_aside_in_a_schema_2_store(tmp_pat
     """A store written by the release before, with the exchanges it let in: dated year 1."""
     path = tmp_path / "v2.sqlite"
     db = sqlite3.connect(path)
-    for number, script in MIGRATIONS[:2]:
+    for _, script in MIGRATIONS[:2]:
         db.executescript(script)
     db.execute("PRAGMA user_version = 2")
     db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
