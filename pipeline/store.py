@@ -41,7 +41,7 @@ _CHUNK = 500
 #: Seconds a command that writes waits for another writer before it gives up.
 WRITER_PATIENCE = 60.0
 #: Seconds a command that only reads waits (a long import can hold the store for minutes).
-READER_PATIENCE = 5.0
+READER_PATIENCE = 2.0
 # json.dumps rebuilds an encoder on every call; one shared encoder is twice as fast on the
 # hundreds of thousands of small lists a large import writes.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

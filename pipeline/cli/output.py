@@ -61,10 +61,12 @@ def print_rows(
         return
     out = console()
     shown = _fitting(rows, table or columns, whole, out.width)
-    # The last column kept whole (an address) is never folded; the others fold at need.
-    keep = whole[-1] if whole else ""
+    # The columns kept whole go unwrapped when they fit side by side; when they cannot, the
+    # last of them (an address) still does, and the others wrap at need.
+    fits = sum(_need(rows, c, whole) for c in whole) + 3 <= out.width
+    unwrapped = set(whole) if fits else set(whole[-1:])
     grid = Table(
-        *(Column(c, no_wrap=c == keep, overflow="fold", min_width=len(c)) for c in shown),
+        *(Column(c, no_wrap=c in unwrapped, overflow="fold", min_width=len(c)) for c in shown),
         title=plural(len(rows), what),
         box=box.SIMPLE_HEAD,
         pad_edge=False,
@@ -91,19 +93,22 @@ def _fitting(
     """The columns a table of `width` can show: the `whole` ones, then the others in order
     while each still gets room for its header and a fair share of its values."""
 
-    def need(column: str) -> int:
-        longest = max((len(_flat(r[column])) for r in rows), default=0)
-        return max(len(column), min(longest, 24 if column not in whole else longest)) + 2
-
-    used = sum(need(c) for c in columns if c in whole)
+    used = 1 + sum(_need(rows, c, whole) for c in columns if c in whole)
     chosen = set(whole)
     for column in columns:
         if column in chosen:
             continue
-        if used + need(column) <= width:
+        if used + _need(rows, column, whole) <= width:
             chosen.add(column)
-            used += need(column)
+            used += _need(rows, column, whole)
     return [c for c in columns if c in chosen]
+
+
+def _need(rows: list[dict[str, Any]], column: str, whole: Sequence[str]) -> int:
+    """The width a column takes: its longest value (cut to 24 unless it is kept whole), or
+    its header, and the space between columns."""
+    longest = max((len(_flat(r[column])) for r in rows), default=0)
+    return max(len(column), min(longest, 24 if column not in whole else longest)) + 2
 
 
 def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
