@@ -44,6 +44,8 @@ from pipeline.normalize import (
     phones_and_notes,
 )
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_UNDECODED_WIDE = re.compile("[\udc80-\udcff\ufffd]")
 MULTI = " ::: "  # how Google joins several values in one cell
 _HEADER_SCAN_ROWS = 12
 _NUMBERED = re.compile(r"^(E-mail|Phone|Website|Organization) (\d+) - (Value|Name|Title)$")
@@ -92,6 +94,8 @@ class CsvConnector(FileConnector):
 
     #: Columns that must all be present (case-insensitive) for a header to be this format.
     required: ClassVar[frozenset[str]] = frozenset()
+    #: What marks text that could not be decoded, in the file being read.
+    _undecoded: re.Pattern[str] = _UNDECODED
     sniff_first = False  # the reader says "no header row of ... found"
 
     @classmethod
@@ -111,8 +115,12 @@ class CsvConnector(FileConnector):
     def read_file(self) -> Iterator[Record]:
         encoding = file_encoding(self.path, self.options.windows_codepage)
         # Bytes neither UTF-8 nor the code page can read come through as lone surrogates
-        # (surrogateescape): they cost their row, not the file.
-        with self.path.open("r", encoding=encoding, errors="surrogateescape", newline="") as stream:
+        # (surrogateescape; UTF-16 and UTF-32 have no bytes to keep: U+FFFD): they cost their
+        # row, not the file.
+        wide = encoding.startswith(("utf-16", "utf-32"))
+        self._undecoded = _UNDECODED_WIDE if wide else _UNDECODED
+        errors = "replace" if wide else "surrogateescape"
+        with self.path.open("r", encoding=encoding, errors=errors, newline="") as stream:
             yield from self.read(stream)
 
     def read(self, stream: TextIO) -> Iterator[Record]:
@@ -165,7 +173,7 @@ class CsvConnector(FileConnector):
                     feed.push_back(lines[1:])
                     reader = csv.reader(feed)
                 continue
-            if _UNDECODED.search("".join(lines)):
+            if self._undecoded.search("".join(lines)):
                 yield Problem(
                     file,
                     start,
@@ -289,7 +297,6 @@ class _Lines:
 #: A field spanning lines is normal (an address, a note); a row that spans this many lines and
 #: whose lines read as rows of their own is a stray quote's doing.
 _ROWS_IN_A_FIELD = 2
-_UNDECODED = re.compile("[\udc80-\udcff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\udc80-\udcff]")
 
 

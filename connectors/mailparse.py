@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.utils import getaddresses, parsedate_tz
 from functools import lru_cache
@@ -103,7 +104,7 @@ def decode_words(text: str) -> str:
         return text
     try:
         return str(make_header(decode_header(text))).strip()
-    except (ValueError, LookupError, UnicodeError):
+    except (ValueError, LookupError, UnicodeError, MessageError):  # utf-ç, a cut word
         return text
 
 
