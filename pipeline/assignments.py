@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipeline.config import Config
+from pipeline.mail import MailPolicy
 from pipeline.model import Person
 from pipeline.store import READER_PATIENCE, WRITER_PATIENCE, Store, StoreBusy
 from rules.engine import Assignment, classify_all
-from rules.schema import RuleSet, load_overrides, load_rules
+from rules.overrides import IGNORE, Overrides, load_overrides
+from rules.schema import RuleSet, load_rules
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,33 @@ def classified(config: Config, as_of: date) -> Classified:
     user puts them in a network by hand (an override). RulesError when a file is bad.
     """
     ruleset = load_rules(config.networks_path)
-    overrides = load_overrides(config.overrides_path, ruleset)
+    overrides = load_overrides(config.overrides_path, ruleset.network_names)
     people = listed(config, overrides)
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return Classified(people, assignments, ruleset)
 
 
-def listed(config: Config, overrides: Mapping[str, str]) -> list[Person]:
-    """The people networks and reports are about: discovered people join them once the
-    relationship is two-way, or once the user puts them in a network by hand (an override)."""
+def listed(config: Config, overrides: Overrides) -> list[Person]:
+    """The people networks and reports are about: not the ignored ones, and discovered
+    people once the relationship is two-way or once the user decided where they belong."""
+    policy = config.mail_policy()
     return [
-        p for p in everyone(config) if p.listed or any(email in overrides for email in p.emails)
+        p
+        for p in everyone(config)
+        if not ignored(p, overrides, policy) and (p.listed or overrides.of(p) is not None)
     ]
+
+
+def ignored(person: Person, overrides: Overrides, policy: MailPolicy) -> str:
+    """Why a person is kept out of everything ("" when they are not): a decision of the
+    overrides file, or an address or domain of config.toml's `ignore`."""
+    decision = overrides.of(person)
+    if decision is not None and decision.network == IGNORE:
+        return f"ignored by line {decision.line} of the overrides file ({decision.key})"
+    for email in person.emails:
+        if policy.is_ignored(email):
+            return f"{email} is in config.toml's ignore"
+    return ""
 
 
 def my_addresses(config: Config, store: Store) -> frozenset[str]:

@@ -14,12 +14,10 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-import tomlkit
 
 from pipeline.errors import ConfigError
 from pipeline.files import read_settings, write_private
 from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
-from pipeline.normalize import normalize_email
 from pipeline.tomllines import TomlLines
 
 CONFIG_FILE = "config.toml"
@@ -250,6 +248,8 @@ def _ranges(values: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield "timezone", f"unknown timezone '{timezone}'"
     if values.get("max_recipients", DEFAULT_MAX_RECIPIENTS) < 1:
         yield "max_recipients", "'max_recipients' must be at least 1"
+    from pipeline.normalize import normalize_email  # phonenumbers loads slowly: only here
+
     bad = [a for a in values.get("me", ()) if normalize_email(a) is None]
     if bad:
         yield "me", f"'me' holds {bad[0]!r}, which is not an e-mail address"
@@ -381,6 +381,8 @@ def pick_account(
 def add_account_table(home: Path, kind: str, values: dict[str, str]) -> Path:
     """Append a `[[kind]]` table to config.toml (made if missing), keeping every line already
     there; written by a TOML library, so any name is quoted as TOML wants. Returns the file."""
+    import tomlkit  # only auth writes config.toml: every other command starts faster without it
+
     path = home / CONFIG_FILE
     try:
         document = tomlkit.parse(path.read_text(encoding="utf-8") if path.exists() else "")

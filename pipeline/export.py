@@ -17,17 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.cells import neutralize
 from pipeline.files import write_private
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # What makes text in a table cell more than text: emphasis, code, links and images, table bars,
 # strike-through (HTML is made entities first).
 _MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
-
-
-def neutralize(text: str) -> str:
-    """`text` made safe for a spreadsheet cell (OWASP CSV injection)."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
 
 
 def cell(value: object) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, tzinfo
 
 from pipeline.model import Person
+from rules.overrides import Overrides
 from rules.predicates import Context
 from rules.schema import OVERRIDE_RULE, UNASSIGNED, Rule, RuleSet
 
@@ -23,14 +24,15 @@ class Assignment:
 def classify(
     person: Person,
     ruleset: RuleSet,
-    overrides: Mapping[str, str],
+    overrides: Overrides,
     as_of: date,
     tz: tzinfo,
 ) -> Assignment:
-    """The network of one person as of a date: an override, else the first matching rule."""
-    for email in person.emails:
-        if email in overrides:
-            return Assignment(overrides[email], OVERRIDE_RULE, (f"override for {email}",))
+    """The network of one person as of a date: a decision of the overrides file, else the
+    first matching rule."""
+    decision = overrides.of(person)
+    if decision is not None:
+        return Assignment(decision.network, OVERRIDE_RULE, (f"override for {decision.key}",))
     context = Context(as_of, tz)
     for rule in ruleset.rules:
         reasons: list[str] = []
@@ -47,7 +49,7 @@ def classify(
 def classify_all(
     people: Iterable[Person],
     ruleset: RuleSet,
-    overrides: Mapping[str, str],
+    overrides: Overrides,
     as_of: date,
     tz: tzinfo,
 ) -> dict[int, Assignment]:
@@ -70,7 +72,7 @@ class RuleUse:
 def rule_uses(
     people: Iterable[Person],
     ruleset: RuleSet,
-    overrides: Mapping[str, str],
+    overrides: Overrides,
     as_of: date,
     tz: tzinfo,
 ) -> list[RuleUse]:
@@ -79,8 +81,7 @@ def rule_uses(
     places: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
     matches: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
     for person in people:
-        overridden = any(email in overrides for email in person.emails)
-        placed = overridden
+        placed = overrides.of(person) is not None
         for rule in ruleset.rules:
             if all(condition(person, context) is not None for condition in rule.conditions):
                 matches[rule.id] += 1

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from pipeline.errors import RulesError
 from pipeline.files import read_settings
-from pipeline.normalize import normalize_email
 from pipeline.tomllines import TomlLines
 from rules.predicates import CONDITIONS, Condition, ConditionError, parse_condition
 
@@ -256,43 +255,3 @@ def load_rules(path: Path) -> RuleSet:
     if problems or ruleset is None:
         raise RulesError(path, problems)
     return ruleset
-
-
-def parse_overrides(text: str, ruleset: RuleSet) -> tuple[dict[str, str], list[str]]:
-    """An overrides file: `"e-mail" = "network"` lines, at the top or under `[overrides]`."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return {}, [f"not valid TOML: {exc}"]
-    lines = TomlLines(text)
-    table = data.get("overrides", data) if isinstance(data.get("overrides"), dict) else data
-    prefix: tuple[str, ...] = ("overrides",) if table is not data else ()
-    names = [*ruleset.network_names, UNASSIGNED]
-    result: dict[str, str] = {}
-    problems: list[str] = []
-    for key, network in table.items():
-        number = lines.line(*prefix, key)
-        at = f"line {number}: " if number else ""
-        email = normalize_email(key)
-        if email is None:
-            problems.append(f"{at}'{key}' is not an e-mail address")
-        elif not isinstance(network, str) or network not in names:
-            hint = _hint(network, names) if isinstance(network, str) else ""
-            problems.append(f"{at}{key}: no network named '{network}'{hint}")
-        else:
-            result[email] = network
-    return result, problems
-
-
-def load_overrides(path: Path, ruleset: RuleSet) -> dict[str, str]:
-    """The overrides file at `path` ({} when it does not exist); RulesError if it is bad."""
-    if not path.exists():
-        return {}
-    try:
-        text = read_settings(path)
-    except (OSError, ValueError) as exc:
-        raise RulesError(path, [f"cannot read: {exc}"]) from None
-    overrides, problems = parse_overrides(text, ruleset)
-    if problems:
-        raise RulesError(path, problems)
-    return overrides

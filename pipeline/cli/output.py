@@ -18,8 +18,8 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from connectors.base import Connector
+from pipeline.cells import neutralize
 from pipeline.cli.group import App, echo, safe
-from pipeline.export import cell, neutralize
 
 #: A read shorter than this many bytes is over before a progress bar would help.
 _SLOW_BYTES = 8 << 20
@@ -113,6 +113,8 @@ def _need(rows: list[dict[str, Any]], column: str, whole: Sequence[str]) -> int:
 
 def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
     """The report as tables: each network's counts, then its most overdue people."""
+    from pipeline.export import cell
+
     out = console()
     table = Table(
         Column("network", no_wrap=True, min_width=19),

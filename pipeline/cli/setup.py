@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli.group import App, app_of, echo, fail, main
 from pipeline.cli.output import plural
 from pipeline.config import CONFIG_TEMPLATE, ensure_home
-from rules.schema import RuleSet
+
+if TYPE_CHECKING:
+    from rules.overrides import Overrides
+    from rules.schema import RuleSet
 
 
 @main.command()
@@ -42,7 +46,8 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
     """Report every problem of a networks file at once (default: the home's networks.toml),
     then how many people each rule places in the store, and what looks wrong there."""
     from pipeline.files import read_settings
-    from rules.schema import default_text, parse_overrides, parse_rules
+    from rules.overrides import Overrides, parse_overrides
+    from rules.schema import default_text, parse_rules
 
     app = app_of(ctx)
     path = file or app.config.networks_path
@@ -57,10 +62,12 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
     ruleset, problems = parse_rules(text)
     overrides_path = app.config.overrides_path
     override_problems: list[str] = []
-    overrides: dict[str, str] = {}
+    overrides = Overrides()
     if file is None and ruleset is not None and overrides_path.exists():
         try:
-            overrides, override_problems = parse_overrides(read_settings(overrides_path), ruleset)
+            overrides, override_problems = parse_overrides(
+                read_settings(overrides_path), ruleset.network_names
+            )
         except (OSError, ValueError) as exc:
             override_problems = [f"cannot read: {exc}"]
     if problems or override_problems:
@@ -79,7 +86,7 @@ def rules_check(ctx: click.Context, file: Path | None) -> None:
         _uses(app, path, ruleset, overrides)
 
 
-def _uses(app: App, path: Path, ruleset: RuleSet, overrides: dict[str, str]) -> None:
+def _uses(app: App, path: Path, ruleset: RuleSet, overrides: Overrides) -> None:
     """How many people each rule places in the store, and the warnings that follow."""
     from pipeline.assignments import listed
     from pipeline.cli.options import as_of_day

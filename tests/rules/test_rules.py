@@ -8,7 +8,8 @@ import pytest
 
 from pipeline.model import InteractionSummary, Person
 from rules.engine import classify
-from rules.schema import default_text, parse_overrides, parse_rules
+from rules.overrides import Overrides, parse_overrides
+from rules.schema import default_text, parse_rules
 
 RULES = """
 default_cadence_days = 60
@@ -39,6 +40,9 @@ network = "investors"
 title = "founder|partner"
 min_interactions = 2
 """
+
+
+NONE = Overrides()
 
 
 def person(**kwargs: object) -> Person:
@@ -82,35 +86,36 @@ def test_first_match_wins_and_records_the_rule() -> None:
     who = person(
         emails=("ann@eu.acme.com",), labels=("Investors",), interactions=(exchange("2026-10-01"),)
     )
-    result = classify(who, rules(), {}, AS_OF, UTC)
+    result = classify(who, rules(), NONE, AS_OF, UTC)
     assert (result.network, result.rule) == ("clients", "clients-by-domain")
     assert result.reasons == ("e-mail ann@eu.acme.com is at acme.com",)
 
 
 def test_every_condition_of_a_rule_must_hold() -> None:
     stale = person(labels=("investors",), interactions=(exchange("2024-01-01"),))
-    assert classify(stale, rules(), {}, AS_OF, UTC).network == "unassigned"
+    assert classify(stale, rules(), NONE, AS_OF, UTC).network == "unassigned"
     recent = person(labels=("investors",), interactions=(exchange("2026-01-01"),))
-    assert classify(recent, rules(), {}, AS_OF, UTC).rule == "investors-by-label"
+    assert classify(recent, rules(), NONE, AS_OF, UTC).rule == "investors-by-label"
 
 
 def test_interactions_after_the_report_date_do_not_count() -> None:
     who = person(
         titles=("Founding Partner",), interactions=(exchange("2026-01-01"), exchange("2026-12-01"))
     )
-    assert classify(who, rules(), {}, AS_OF, UTC).network == "unassigned"
-    assert classify(who, rules(), {}, date(2026, 12, 2), UTC).rule == "founders"
+    assert classify(who, rules(), NONE, AS_OF, UTC).network == "unassigned"
+    assert classify(who, rules(), NONE, date(2026, 12, 2), UTC).rule == "founders"
 
 
 def test_override_wins_over_every_rule() -> None:
     who = person(emails=("ann@acme.com",))
-    result = classify(who, rules(), {"ann@acme.com": "investors"}, AS_OF, UTC)
+    decided, _ = parse_overrides('"Ann@Acme.com" = "investors"\n', rules().network_names)
+    result = classify(who, rules(), decided, AS_OF, UTC)
     assert (result.network, result.rule) == ("investors", "override")
 
 
 def test_no_rule_means_unassigned_with_the_default_cadence() -> None:
     ruleset = rules()
-    assert classify(person(), ruleset, {}, AS_OF, UTC).network == "unassigned"
+    assert classify(person(), ruleset, NONE, AS_OF, UTC).network == "unassigned"
     assert ruleset.cadence("unassigned") == 60
     assert ruleset.cadence("clients") == 30
     assert ruleset.cadence("investors") == 60
@@ -164,14 +169,33 @@ def test_toml_syntax_error_names_the_line() -> None:
     ],
 )
 def test_overrides_are_checked(text: str, problem: str) -> None:
-    overrides, problems = parse_overrides("[overrides]\n" + text + "\n", rules())
-    assert overrides == {}
-    assert problems == [problem]
+    overrides, problems = parse_overrides("[overrides]\n" + text + "\n", rules().network_names)
+    assert not overrides
+    assert len(problems) == 1 and problems[0].startswith(problem)
 
 
-def test_overrides_normalize_addresses() -> None:
-    overrides, problems = parse_overrides('"Ann@ACME.com" = "clients"\n', rules())
-    assert (overrides, problems) == ({"ann@acme.com": "clients"}, [])
+def test_overrides_name_people_by_address_profile_or_phone_at_the_top_and_in_the_table() -> None:
+    text = (
+        '"Ann@ACME.com" = "clients"\n'
+        '"https://www.LinkedIn.com/in/sam/" = "investors"\n'
+        "[overrides]\n"
+        '"+1 555 010 0123" = "ignore"\n'
+    )
+    overrides, problems = parse_overrides(text, rules().network_names)
+    assert problems == []
+    assert [(d.handle, d.network, d.line) for d in overrides.decisions] == [
+        (("email", "ann@acme.com"), "clients", 1),
+        (("url", "https://www.linkedin.com/in/sam"), "investors", 2),
+        (("phone", "+15550100123"), "ignore", 4),
+    ]
+
+
+def test_two_different_decisions_for_one_handle_are_refused() -> None:
+    text = '"ann@acme.com" = "clients"\n[overrides]\n"ANN@acme.com" = "investors"\n'
+    _, problems = parse_overrides(text, rules().network_names)
+    assert problems == [
+        "line 3: ANN@acme.com: line 1 already says 'clients' for it, this line says 'investors'"
+    ]
 
 
 def _one_rule(when: str, networks: str = '[[networks]]\nname = "clients"\n') -> list[str]:
@@ -216,5 +240,5 @@ def test_a_backtracking_pattern_runs_in_linear_time() -> None:
     assert ruleset is not None and not problems
     someone = person(name="a" * 100_000 + "!")
     began = time.monotonic()
-    assert classify(someone, ruleset, {}, date(2026, 11, 1), UTC).network == "unassigned"
+    assert classify(someone, ruleset, NONE, date(2026, 11, 1), UTC).network == "unassigned"
     assert time.monotonic() - began < 5  # Python's engine takes minutes on this

@@ -1,0 +1,12 @@
+"""A cell a spreadsheet opens: what makes text safe there (no pandas here: the CLI prints CSV
+without loading it)."""
+
+from __future__ import annotations
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize(text: str) -> str:
+    """`text` made safe for a spreadsheet cell (OWASP CSV injection): a cell that begins like a
+    formula is written with a leading `'`, so a spreadsheet shows it instead of running it."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
