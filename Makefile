@@ -8,7 +8,7 @@ DEMO_OUT := .demo/report
 # shows the same picture on any day it is run.
 DEMO_AS_OF := 2026-11-15
 
-.PHONY: install demo test lint typecheck unit bench clean
+.PHONY: install tools demo test lint typecheck unit bench clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ demo: install
 	# then accept them (a real user reviews the list first, or merges pairs one by one).
 	$(BIN)/netgarden --home $(DEMO_HOME) suggestions --accept
 	$(BIN)/netgarden --home $(DEMO_HOME) classify
+	# The review loop: the people no rule places, with the evidence to decide, in a spreadsheet
+	# file; then a file of decisions a user filled in (some networks, some ignored, most blank).
+	$(BIN)/netgarden --home $(DEMO_HOME) review export --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)/review.csv
+	$(BIN)/netgarden --home $(DEMO_HOME) review apply data/sample/review-decisions.csv
 	# People met only by mail or in meetings: the two-way ones are in the report below.
 	$(BIN)/netgarden --home $(DEMO_HOME) contacts --discovered
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)
@@ -41,7 +45,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-unit: install
+# What the tests drive for real: tmux, the terminal `triage` is tested in.
+tools:
+	@command -v tmux >/dev/null || { echo "installing tmux (the triage tests type into it)"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c \
+		'apt-get update -qq && apt-get install -y -qq tmux' >/dev/null; }
+
+unit: install tools
 	$(BIN)/pytest -q
 
 test: lint typecheck unit

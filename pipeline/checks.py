@@ -86,8 +86,10 @@ def checked_rows(
         if at < _EARLIEST_TEXT or at > latest:
             problems.append(_problem(file, at, row[4], row[5]))
             continue
-        if row[6] and search(row[6]):
-            row = (*row[:6], clean(row[6]))
+        name = row[6]
+        # isprintable() runs in C and is true for nearly every name: the search is for the rest.
+        if name and not name.isprintable() and search(name):
+            row = (*row[:6], clean(name))
         kept.append(row)
     return kept, problems
 

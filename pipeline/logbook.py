@@ -65,12 +65,7 @@ def log_exchange(
             store.resolve_people()
             matches = store.find_people(email)
             created = True
-        if len(matches) > 1:
-            people = "; ".join(_described(store, pid) for pid in matches[:10])
-            raise UnknownPersonError(
-                f"{len(matches)} people are called {who!r}: {people}; log by contact id instead"
-            )
-        person_id = matches[0]
+        person_id = _only(store, who, matches, "log")
         handle = Handle("email", email) if email else store.primary_handle(person_id)
         if handle is None:
             raise NetgardenError(f"{who!r} has no e-mail, phone or profile to log against")
@@ -96,6 +91,24 @@ def undo_last(store: Store) -> list[Interaction]:
         taken = store.logged(seq)
         store.forget_logged(seq)
     return taken
+
+
+def find_one(store: Store, who: str, doing: str) -> int:
+    """The person WHO names (a contact id, an e-mail address, or the exact name of one person);
+    UnknownPersonError that lists the candidates when a name is shared, or names no one."""
+    matches = store.find_people(who)
+    if not matches:
+        raise UnknownPersonError(f"no one is called {who!r}; `netgarden contacts` lists people")
+    return _only(store, who, matches, doing)
+
+
+def _only(store: Store, who: str, matches: list[int], doing: str) -> int:
+    if len(matches) > 1:
+        people = "; ".join(_described(store, pid) for pid in matches[:10])
+        raise UnknownPersonError(
+            f"{len(matches)} people are called {who!r}: {people}; {doing} by contact id instead"
+        )
+    return matches[0]
 
 
 def _described(store: Store, person_id: int) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.errors import NetgardenError
 from pipeline.files import write_private
-from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, suggestion_pairs
+from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, similar_pairs, suggestion_pairs
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
     DIRECTIONS,
@@ -428,6 +428,13 @@ class Store:
     def person_ids(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT DISTINCT person_id FROM contacts")}
 
+    def person_of(self) -> dict[int, int]:
+        """The person id of every contact record, by the record's id."""
+        return {
+            int(r[0]): int(r[1])
+            for r in self.db.execute("SELECT id, coalesce(person_id, id) FROM contacts")
+        }
+
     def suggestions(self) -> list[Suggestion]:
         """Pairs of people who may be one: a shared phone, or the same name and organization.
 
@@ -459,8 +466,55 @@ class Store:
             for name, org, persons in by_name.values()
             if 2 <= len(persons) <= MAX_SUGGESTION_GROUP
         ]
-        pairs = suggestion_pairs(groups)
-        return [Suggestion(a, b, reason) for a, b, reason in sorted(set(pairs))]
+        pairs = set(suggestion_pairs(groups))
+        known = {(a, b) for a, b, _ in pairs}
+        pairs |= {
+            (a, b, reason) for a, b, reason in similar_pairs(self._places()) if (a, b) not in known
+        }
+        return [Suggestion(a, b, reason) for a, b, reason in sorted(pairs)]
+
+    def _places(self) -> list[tuple[int, str, tuple[str, ...]]]:
+        """(person, name, places) of every record: its organization and its e-mail domains
+        (free-mail ones say nothing about who someone is)."""
+        from pipeline.review import FREE_MAIL
+
+        found: list[tuple[int, str, tuple[str, ...]]] = []
+        for name, organization, person_id, handles in self.db.execute(
+            "SELECT name, organization, coalesce(person_id, id), handles FROM contacts"
+        ):
+            places = [name_key(str(organization))] if organization else []
+            places += [
+                domain
+                for kind, value in json.loads(handles)
+                if kind == "email" and (domain := str(value).rpartition("@")[2]) not in FREE_MAIL
+            ]
+            found.append((int(person_id), str(name), tuple(dict.fromkeys(places))))
+        return found
+
+    def split(self, person_id: int) -> list[int]:
+        """Undo the merges the user confirmed that made this person (`merge`, suggestions
+        accepted): the people its records now form. A person held together by a shared
+        e-mail address stays one."""
+        records = [
+            int(r[0])
+            for r in self.db.execute(
+                "SELECT id FROM contacts WHERE coalesce(person_id, id) = ?", (person_id,)
+            )
+        ]
+        marks = ",".join("?" * len(records))
+        self.db.execute(
+            f"DELETE FROM merges WHERE contact_a IN ({marks}) OR contact_b IN ({marks})",
+            [*records, *records],
+        )
+        self.resolve_people()
+        return sorted(
+            {
+                int(r[0])
+                for r in self.db.execute(
+                    f"SELECT coalesce(person_id, id) FROM contacts WHERE id IN ({marks})", records
+                )
+            }
+        )
 
     def people(self, me: frozenset[str] = frozenset()) -> list[Person]:
         """Every person with their records merged and their exchanges attached, by id; `me`,

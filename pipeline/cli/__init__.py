@@ -2,12 +2,22 @@
 
 `group` holds the `netgarden` group and the translation of errors; each other module holds a
 family of thin commands (parse options, call the library, print): `setup` (init, rules),
-`importing` (import, log, errors), `people` (contacts, classify, suggestions, merge), `reports`
-(report), `accounts` (auth, sync, status, run). `options` defines the options several commands
-share and `output` what they print with (tables, progress).
+`importing` (import, log, errors), `people` (contacts, classify, suggestions, merge, split),
+`review` (review export and apply, ignore, unignore), `triage` (the same decisions one key at
+a time), `reports` (report), `accounts` (auth, sync, status, run). `options` defines the
+options several commands share and `output` what they print with (tables, progress).
 """
 
-from pipeline.cli import accounts, importing, people, reports, setup
+from pipeline.cli import accounts, importing, people, reports, review, setup, triage
 from pipeline.cli.group import main
 
-__all__ = ["accounts", "importing", "main", "people", "reports", "setup"]
+__all__ = [
+    "accounts",
+    "importing",
+    "main",
+    "people",
+    "reports",
+    "review",
+    "setup",
+    "triage",
+]

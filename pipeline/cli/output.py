@@ -25,8 +25,13 @@ from pipeline.cli.group import App, echo, safe
 _SLOW_BYTES = 8 << 20
 
 
+_IRREGULAR = {"person": "people"}
+
+
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+    """`3 contacts`, `1 contact`, `2 people`."""
+    many = _IRREGULAR.get(word, word + "s")
+    return f"{count} {word if count == 1 else many}"
 
 
 def console() -> Console:

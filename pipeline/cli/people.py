@@ -7,7 +7,7 @@ from collections import Counter
 
 import click
 
-from pipeline.cli.group import app_of, echo, fail, main
+from pipeline.cli.group import App, app_of, echo, fail, main
 from pipeline.cli.options import as_of_day, as_of_option, format_option
 from pipeline.cli.output import plural, print_rows
 
@@ -45,20 +45,33 @@ def classify(ctx: click.Context, explain: bool, as_of: str | None) -> None:
     is_flag=True,
     help="List the people met only in mail and calendars, most active first, one-way included.",
 )
+@click.option(
+    "--ignored",
+    is_flag=True,
+    help="List the people kept out of everything (`netgarden ignore`, config.toml's ignore).",
+)
 @click.pass_context
-def contacts(ctx: click.Context, network: str | None, fmt: str, discovered: bool) -> None:
+def contacts(
+    ctx: click.Context, network: str | None, fmt: str, discovered: bool, ignored: bool
+) -> None:
     """List people as netgarden sees them (to check an import). Multi-values are joined by ';'.
 
     The list holds the address book and the discovered people with a two-way relationship (the
-    people in the report); --discovered lists every discovered person instead.
+    people in the report); --discovered lists every discovered person instead, --ignored the
+    people kept out of everything.
     """
     from pipeline.assignments import classified, everyone
     from pipeline.views import CONTACT_COLUMNS, DISCOVERED_COLUMNS, contact_rows, discovered_rows
 
     app = app_of(ctx)
+    if (discovered or ignored) and network is not None:
+        raise click.UsageError("--discovered and --ignored list people in no network")
+    if discovered and ignored:
+        raise click.UsageError("--discovered or --ignored, not both")
+    if ignored:
+        print_rows(_ignored_rows(app), _IGNORED_COLUMNS, fmt, "ignored person", whole=_ALWAYS)
+        return
     if discovered:
-        if network is not None:
-            raise click.UsageError("--discovered lists people in no network; drop --network")
         rows = discovered_rows(everyone(app.config), app.config.tz())
         print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact", whole=_ALWAYS)
         return
@@ -154,4 +167,52 @@ def merge(ctx: click.Context, ids: tuple[int, ...]) -> None:
         if missing:
             fail(f"no contact with id {', '.join(missing)} (see `netgarden contacts`)")
         store.merge(list(ids))
-    app.say(f"merged {', '.join(str(i) for i in ids)} into {min(ids)}")
+    app.say(
+        f"merged {', '.join(str(i) for i in ids)} into {min(ids)}; "
+        f"`netgarden split {min(ids)}` undoes it"
+    )
+
+
+@main.command()
+@click.argument("person", type=int)
+@click.pass_context
+def split(ctx: click.Context, person: int) -> None:
+    """Undo a merge: PERSON (a contact_id, as `contacts` shows it) falls back into the people
+    its records were before `merge` or `suggestions --accept` joined them."""
+    from pipeline.store import Store
+
+    app = app_of(ctx)
+    with Store(app.config.store_path) as store, store.transaction():
+        if person not in store.person_ids():
+            fail(f"no contact with id {person} (see `netgarden contacts`)")
+        parts = store.split(person)
+    if len(parts) < 2:
+        fail(
+            f"{person} was not merged by hand: its records share an e-mail address, which makes "
+            "them one person"
+        )
+    app.say(f"split {person} into {', '.join(str(p) for p in parts)}")
+
+
+_IGNORED_COLUMNS = ("contact_id", "name", "email", "why")
+
+
+def _ignored_rows(app: App) -> list[dict[str, object]]:
+    from pipeline.assignments import everyone, ignored
+    from rules.overrides import load_overrides
+    from rules.schema import load_rules
+
+    config = app.config
+    overrides = load_overrides(
+        config.overrides_path, load_rules(config.networks_path).network_names
+    )
+    policy = config.mail_policy()
+    rows: list[dict[str, object]] = []
+    for person in everyone(config):
+        why = ignored(person, overrides, policy)
+        if why:
+            rows.append(
+                {"contact_id": person.contact_id, "name": person.name, "email": person.email,
+                 "why": why}
+            )  # fmt: skip
+    return rows

@@ -104,3 +104,60 @@ def _uses(app: App, path: Path, ruleset: RuleSet, overrides: Overrides) -> None:
     for use in uses:
         if not use.matches:
             app.warn(f"{path}: line {use.line}: rule '{use.rule}' matches no one in the store")
+    _check_overrides(app, overrides)
+
+
+def _check_overrides(app: App, overrides: Overrides) -> None:
+    """Decisions that name no one in the store, and people two decisions send two ways."""
+    from pipeline.assignments import everyone
+
+    where = app.config.overrides_path
+    people = everyone(app.config)
+    held = {h for p in people for h in (*(("email", e) for e in p.emails),
+                                         *(("url", u) for u in p.urls),
+                                         *(("phone", n) for n in p.phones))}  # fmt: skip
+    for decision in overrides.decisions:
+        if decision.handle not in held:
+            app.warn(f"{where}: line {decision.line}: no contact has {decision.key}")
+    for person in people:
+        decisions = overrides.all_of(person)
+        if len({d.network for d in decisions}) > 1:
+            first, *others = decisions
+            said = "; ".join(f"line {d.line} says {d.network}" for d in others)
+            app.warn(
+                f"{where}: line {first.line} sends {person.name} to {first.network}, but {said} "
+                f"(one person's addresses): line {first.line} wins"
+            )
+
+
+@rules.command("suggest")
+@click.option(
+    "--min-people",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Decided people a rule must explain, at the least.",
+)
+@click.pass_context
+def rules_suggest(ctx: click.Context, min_people: int) -> None:
+    """Propose rules that would have made the decisions you took by hand (e-mail domains,
+    organizations and labels whose people you all sent to one network), printed as TOML to
+    append to networks.toml, with how many people each would newly place."""
+    from pipeline.assignments import classified
+    from pipeline.cli.options import as_of_day
+    from rules.overrides import load_overrides
+    from rules.suggest import as_toml, propose
+
+    app = app_of(ctx)
+    found = classified(app.config, as_of_day(None, app))
+    overrides = load_overrides(app.config.overrides_path, found.ruleset.network_names)
+    proposals = propose(
+        found.people, overrides, found.assignments, found.ruleset.network_names, min_people
+    )
+    if not proposals:
+        app.say(
+            f"no rule explains {min_people} or more of your decisions yet; decide more with "
+            "`netgarden review export` or `netgarden triage`"
+        )
+        return
+    echo(as_toml(proposals, (r.id for r in found.ruleset.rules)).rstrip("\n"))
