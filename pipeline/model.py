@@ -7,7 +7,8 @@ them; the stages after it work on `Person` views built from the store.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -263,7 +264,9 @@ class Person:
     """One human as the store knows them: the union of contact records that share an e-mail.
 
     `contact_id` is stable: the store id of the person's oldest record. Lists are ordered with the
-    most recently imported record first, so `emails[0]` is the primary address.
+    most recently imported record first, so `emails[0]` is the primary address. `history` holds
+    their exchanges as rules and reports count them; a test may give `interactions` instead, and
+    the history is made from them.
     """
 
     contact_id: int
@@ -277,6 +280,11 @@ class Person:
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     interactions: tuple[InteractionSummary, ...] = field(default=())
+    history: History = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.history is None:
+            object.__setattr__(self, "history", History.of(self.interactions))
 
     @property
     def email(self) -> str:
@@ -290,8 +298,7 @@ class Person:
     @property
     def two_way(self) -> bool:
         """At least one exchange each way, or a meeting: a relationship, not a mailing."""
-        directions = {i.direction for i in self.interactions}
-        return "mutual" in directions or {"outbound", "inbound"} <= directions
+        return self.history.two_way
 
     @property
     def listed(self) -> bool:
@@ -316,3 +323,108 @@ class InteractionSummary:
     direction: Direction
     channel: str
     source: str
+
+
+#: A person's history keeps every exchange this far back from their latest one: windows of a
+#: year (and the 90 days of a report) are counted from it, whatever the person's past holds.
+RECENT = timedelta(days=400)
+#: Exchanges at one instant, in the order the latest of them is told: received, sent, met.
+_RANK: dict[str, int] = {"inbound": 0, "outbound": 1, "mutual": 2}
+
+
+def _order(item: InteractionSummary) -> tuple[datetime, int, str, str]:
+    """Exchanges in time order; at one instant a meeting (mutual) counts as later than mail
+    sent, which counts as later than mail received, then by channel and source names."""
+    return (item.at, _RANK.get(item.direction, 0), item.channel, item.source)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """A person's exchanges as rules and reports count them, in a size that does not grow with
+    the years: totals over their whole history, and every exchange of the `RECENT` days up to
+    the latest one.
+
+    `last` is the latest exchange (ties: see `_order`). `recent` holds, in time order, every
+    exchange at or after `recent_from` (None: every exchange). A history as of a past instant
+    is `until(end)`.
+    """
+
+    total: int = 0
+    first: datetime | None = None
+    last: InteractionSummary | None = None
+    outbound: int = 0
+    inbound: int = 0
+    mutual: int = 0
+    channels: tuple[tuple[str, int], ...] = ()
+    recent: tuple[InteractionSummary, ...] = ()
+    recent_from: datetime | None = None
+
+    @classmethod
+    def of(cls, exchanges: Iterable[InteractionSummary]) -> History:
+        """The history of a complete list of exchanges (each counted once)."""
+        ordered = sorted(exchanges, key=_order)
+        if not ordered:
+            return cls()
+        last = ordered[-1]
+        start = last.at - RECENT
+        channels = Counter(e.channel for e in ordered)
+        directions = Counter(e.direction for e in ordered)
+        cut = ordered[0].at < start
+        return cls(
+            total=len(ordered),
+            first=ordered[0].at,
+            last=last,
+            outbound=directions["outbound"],
+            inbound=directions["inbound"],
+            mutual=directions["mutual"],
+            channels=tuple(sorted(channels.items())),
+            recent=tuple(e for e in ordered if e.at >= start) if cut else tuple(ordered),
+            recent_from=start if cut else None,
+        )
+
+    @property
+    def two_way(self) -> bool:
+        """At least one exchange each way, or a meeting."""
+        return self.mutual > 0 or (self.outbound > 0 and self.inbound > 0)
+
+    @property
+    def channel_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.channels)
+
+    def until(self, end: datetime) -> History | None:
+        """The history as of `end` (exchanges at or after it do not count), or None when this
+        summary cannot tell it (the latest exchange before `end` is older than `recent`)."""
+        if self.last is None or self.last.at < end:
+            return self
+        if self.first is not None and self.first >= end:
+            return History()
+        if self.recent_from is not None and end < self.recent_from:
+            return None
+        kept = tuple(e for e in self.recent if e.at < end)
+        dropped = [e for e in self.recent if e.at >= end]
+        if not kept:
+            return None
+        channels = Counter(dict(self.channels))
+        channels.subtract(e.channel for e in dropped)
+        directions = Counter(e.direction for e in dropped)
+        return History(
+            total=self.total - len(dropped),
+            first=self.first,
+            last=kept[-1],
+            outbound=self.outbound - directions["outbound"],
+            inbound=self.inbound - directions["inbound"],
+            mutual=self.mutual - directions["mutual"],
+            channels=tuple(sorted((c, n) for c, n in channels.items() if n > 0)),
+            recent=kept,
+            recent_from=self.recent_from,
+        )
+
+    def covers(self, start: datetime) -> bool:
+        """Whether `recent` holds every exchange from `start` on."""
+        return self.recent_from is None or start >= self.recent_from
+
+    def since(self, start: datetime) -> list[InteractionSummary]:
+        """The exchanges from `start` on (ValueError when `recent` does not reach back there)."""
+        if not self.covers(start):
+            raise ValueError(f"this history holds every exchange from {self.recent_from} only")
+        return [e for e in self.recent if e.at >= start]

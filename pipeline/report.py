@@ -64,7 +64,9 @@ def _row(
     person: Person, assignment: Assignment, ruleset: RuleSet, as_of: date, tz: tzinfo
 ) -> dict[str, object]:
     end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
-    seen = [i for i in person.interactions if i.at < end]
+    history = person.history.until(end)
+    if history is None:
+        raise ValueError(f"the history of {person.name} does not reach back to {as_of}")
     cadence = ruleset.cadence(assignment.network)
     row: dict[str, object] = {
         "contact_id": person.contact_id,
@@ -82,13 +84,13 @@ def _row(
         "days_overdue": None,
         "status": "never",
         "interactions_90d": 0,
-        "interactions_total": len(seen),
+        "interactions_total": history.total,
         "first_contact": None,
         "sources": ";".join(person.sources),
     }
-    if not seen:
+    last = history.last
+    if last is None or history.first is None:
         return row
-    last = max(seen, key=lambda i: i.at)
     last_day = last.at.astimezone(tz).date()
     days_since = (as_of - last_day).days
     if days_since > cadence:
@@ -97,6 +99,7 @@ def _row(
         status = "due_soon"
     else:
         status = "ok"
+    window = datetime.combine(as_of - timedelta(days=RECENT_DAYS - 1), time(0), tzinfo=tz)
     row.update(
         last_contact=last_day.isoformat(),
         last_direction=last.direction,
@@ -105,10 +108,8 @@ def _row(
         due_date=(last_day + timedelta(days=cadence)).isoformat(),
         days_overdue=max(0, days_since - cadence),
         status=status,
-        interactions_90d=sum(
-            1 for i in seen if (as_of - i.at.astimezone(tz).date()).days < RECENT_DAYS
-        ),
-        first_contact=min(i.at for i in seen).astimezone(tz).date().isoformat(),
+        interactions_90d=len(history.since(window)),
+        first_contact=history.first.astimezone(tz).date().isoformat(),
     )
     return row
 

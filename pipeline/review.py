@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
-from pipeline.model import Person
+from pipeline.model import History, Person
 from pipeline.normalize import email_domain, name_key
 from rules.engine import Assignment
 from rules.overrides import IGNORE
@@ -72,8 +72,8 @@ def who_needs_a_decision(
     chosen = [p for p in people if which == "all" or assignments[p.contact_id].network == which]
 
     def last(person: Person) -> datetime | None:
-        seen = [i.at for i in person.interactions if i.at < end]
-        return max(seen) if seen else None
+        found = as_of_end(person, end).last
+        return found.at if found is not None else None
 
     contacted = [(last(p), p) for p in chosen]
     recent = sorted(
@@ -126,6 +126,14 @@ def suggestions(
     return found
 
 
+def as_of_end(person: Person, end: datetime) -> History:
+    """The person's history as of `end` (the store gives histories that reach it)."""
+    found = person.history.until(end)
+    if found is None:
+        raise ValueError(f"the history of {person.name} does not reach back to {end}")
+    return found
+
+
 def _domains(person: Person) -> set[str]:
     return {d for d in (email_domain(e) for e in person.emails) if d not in FREE_MAIL}
 
@@ -141,8 +149,8 @@ def review_rows(
     year_ago = end - timedelta(days=365)
     rows: list[list[str]] = []
     for p in people:
-        seen = [i for i in p.interactions if i.at < end]
-        last = max((i.at for i in seen), default=None)
+        history = as_of_end(p, end)
+        last = history.last.at if history.last is not None else None
         suggestion = suggested.get(p.contact_id)
         rows.append(
             [
@@ -154,10 +162,10 @@ def review_rows(
                 ";".join(p.labels),
                 ";".join(p.sources),
                 last.astimezone(tz).date().isoformat() if last else "",
-                str(sum(1 for i in seen if i.at >= year_ago)),
-                str(sum(1 for i in seen if i.direction == "outbound")),
-                str(sum(1 for i in seen if i.direction == "inbound")),
-                str(sum(1 for i in seen if i.direction == "mutual")),
+                str(len(history.since(year_ago))),
+                str(history.outbound),
+                str(history.inbound),
+                str(history.mutual),
                 suggestion.network if suggestion else "",
                 suggestion.reason if suggestion else "",
                 "",

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from pipeline.model import Person
+from pipeline.model import InteractionSummary, Person
 from rules.engine import Assignment
 
 CONTACT_COLUMNS = (
@@ -56,19 +56,25 @@ def contact_rows(
 def discovered_rows(people: Sequence[Person], zone: tzinfo) -> list[dict[str, Any]]:
     """Everyone met only in mail and calendars with at least one counted exchange, most
     exchanges first, then the most recent; the columns of DISCOVERED_COLUMNS."""
-    found = [p for p in people if p.discovered and p.interactions]
-    found.sort(key=lambda p: (-len(p.interactions), -p.interactions[-1].at.timestamp()))
+    found = [p for p in people if p.discovered and p.history.last is not None]
+    found.sort(key=lambda p: (-p.history.total, -_last(p).at.timestamp()))
     return [
         {
             "contact_id": p.contact_id,
             "name": p.name,
             "email": p.email,
-            "exchanges": len(p.interactions),
-            "sent": sum(i.direction == "outbound" for i in p.interactions),
-            "received": sum(i.direction == "inbound" for i in p.interactions),
-            "meetings": sum(i.direction == "mutual" for i in p.interactions),
-            "last_contact": p.interactions[-1].at.astimezone(zone).date().isoformat(),
+            "exchanges": p.history.total,
+            "sent": p.history.outbound,
+            "received": p.history.inbound,
+            "meetings": p.history.mutual,
+            "last_contact": _last(p).at.astimezone(zone).date().isoformat(),
             "relationship": "two-way" if p.two_way else "one-way",
         }
         for p in found
     ]
+
+
+def _last(person: Person) -> InteractionSummary:
+    last = person.history.last
+    assert last is not None  # only people with exchanges are listed
+    return last

@@ -15,7 +15,7 @@ from typing import Any
 
 import re2
 
-from pipeline.model import SOURCES, Person
+from pipeline.model import SOURCES, History, Person
 from pipeline.normalize import email_domain
 
 #: The largest number a count or a number of days may be (a hundred years of days).
@@ -139,9 +139,16 @@ def _source(cond: Condition, person: Person, context: Context) -> str | None:
     return None
 
 
+def _history(person: Person, context: Context) -> History:
+    """The person's exchanges as of the report date (later ones do not count)."""
+    found = person.history.until(context.end)
+    if found is None:  # the store gives histories that reach the report date
+        raise ValueError(f"the history of {person.name} does not reach back to {context.as_of}")
+    return found
+
+
 def _counted(person: Person, context: Context) -> int:
-    end = context.end
-    return sum(1 for i in person.interactions if i.at < end)
+    return _history(person, context).total
 
 
 def _min_interactions(cond: Condition, person: Person, context: Context) -> str | None:
@@ -155,9 +162,8 @@ def _max_interactions(cond: Condition, person: Person, context: Context) -> str 
 
 
 def _last_day(person: Person, context: Context) -> date | None:
-    end = context.end
-    moments = [i.at for i in person.interactions if i.at < end]
-    return max(moments).astimezone(context.tz).date() if moments else None
+    last = _history(person, context).last
+    return last.at.astimezone(context.tz).date() if last is not None else None
 
 
 def _within(cond: Condition, person: Person, context: Context) -> str | None:
@@ -179,8 +185,7 @@ def _not_within(cond: Condition, person: Person, context: Context) -> str | None
 
 
 def _channel(cond: Condition, person: Person, context: Context) -> str | None:
-    end = context.end
-    used = {i.channel for i in person.interactions if i.at < end}
+    used = _history(person, context).channel_names
     for wanted in cond.values:
         if wanted.lower() in used:
             return f"has exchanges by {wanted}"

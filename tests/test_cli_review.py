@@ -282,14 +282,15 @@ class Terminal:
             ["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True, text=True
         ).stdout
 
-    def wait_for(self, text: str, timeout: float = 20) -> str:
+    def wait_for(self, *texts: str, timeout: float = 20) -> str:
+        """The screen once every text is on it (a screen is drawn a line at a time)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             shown = self.screen()
-            if text in shown:
+            if all(text in shown for text in texts):
                 return shown
             time.sleep(0.1)
-        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.screen()}")
+        raise AssertionError(f"{texts!r} never appeared; the screen:\n{self.screen()}")
 
     def press(self, key: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, "-l", key], check=True)
@@ -311,7 +312,7 @@ def test_triage_places_skips_undoes_ignores_and_keeps_exactly_what_was_decided(
     terminal: Terminal, demo: Path, tmp_path: Path
 ) -> None:
     listed = [r["name"] for r in export(tmp_path)][:6]
-    first = terminal.wait_for("1 of 6")
+    first = terminal.wait_for("1 of 6", "q quit")
     assert listed[0] in first and "1  clients" in first and "q quit" in first
     assert all(len(line) <= 80 for line in first.splitlines())
     terminal.press("1")  # first person: clients
@@ -321,7 +322,7 @@ def test_triage_places_skips_undoes_ignores_and_keeps_exactly_what_was_decided(
     terminal.press("2")  # third: partners...
     terminal.wait_for("4 of 6")
     terminal.press("u")  # ...taken back
-    assert listed[2] in terminal.wait_for("3 of 6")
+    assert listed[2] in terminal.wait_for("3 of 6", "q quit")
     terminal.press("i")  # third: ignored
     terminal.wait_for("4 of 6")
     terminal.press("?")

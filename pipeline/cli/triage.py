@@ -127,10 +127,12 @@ def _draw(
     tz: tzinfo,
 ) -> None:
     """One person on one screen: who, the evidence, the suggestion, the keys."""
+    from pipeline.review import as_of_end
+
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-    seen = [i for i in person.interactions if i.at < end]
-    last = max((i.at for i in seen), default=None)
-    year = sum(1 for i in seen if i.at >= end - timedelta(days=365))
+    history = as_of_end(person, end)
+    last = history.last.at if history.last is not None else None
+    year = len(history.since(end - timedelta(days=365)))
     lines: list[Text] = [
         Text(f"netgarden triage: {state.index + 1} of {len(state.people)}", style="bold"),
         Text(""),
@@ -144,12 +146,10 @@ def _draw(
     ):
         if value:
             lines.append(Text(f"  {label:<8}{safe(value)}"[:78]))
-    directions = {d: sum(1 for i in seen if i.direction == d) for d in ("outbound", "inbound")}
-    meetings = sum(1 for i in seen if i.direction == "mutual")
     lines.append(
         Text(
             f"  last    {last.astimezone(tz).date() if last else 'never'}; {year} in a year: "
-            f"{directions['outbound']} sent, {directions['inbound']} received, {meetings} met"
+            f"{history.outbound} sent, {history.inbound} received, {history.mutual} met"
         )
     )
     lines.append(Text(""))
