@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from pipeline.config import Config
 from pipeline.mail import MailPolicy
@@ -33,18 +33,19 @@ def classified(config: Config, as_of: date) -> Classified:
     """
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset.network_names)
-    people = listed(config, overrides)
+    people = listed(config, overrides, as_of)
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
     return Classified(people, assignments, ruleset)
 
 
-def listed(config: Config, overrides: Overrides) -> list[Person]:
-    """The people networks and reports are about: not the ignored ones, and discovered
-    people once the relationship is two-way or once the user decided where they belong."""
+def listed(config: Config, overrides: Overrides, as_of: date) -> list[Person]:
+    """The people networks and reports are about, their histories as of a date: not the
+    ignored ones, and discovered people once the relationship is two-way or once the user
+    decided where they belong."""
     policy = config.mail_policy()
     return [
         p
-        for p in everyone(config)
+        for p in everyone(config, as_of)
         if not ignored(p, overrides, policy) and (p.listed or overrides.of(p) is not None)
     ]
 
@@ -69,10 +70,17 @@ def my_addresses(config: Config, store: Store) -> frozenset[str]:
     return frozenset(address for address, _ in store.inferred_me())
 
 
-def everyone(config: Config) -> list[Person]:
-    """Every person in the store, discovered or not, in no network yet (the user is no one)."""
+def everyone(config: Config, as_of: date | None = None) -> list[Person]:
+    """Every person in the store, discovered or not, in no network yet (the user is no one);
+    their histories as of the end of a date (exchanges after it do not count), or all."""
+    until = end_of(as_of, config.tz()) if as_of is not None else None
     with Store(config.store_path, patience=READER_PATIENCE) as store:
-        return store.people(my_addresses(config, store))
+        return store.people(my_addresses(config, store), until)
+
+
+def end_of(day: date, zone: tzinfo) -> datetime:
+    """The first instant after `day` in `zone`: what a report as of `day` counts up to."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
 def save(config: Config, assignments: Mapping[int, Assignment], *, wait: bool = True) -> bool:

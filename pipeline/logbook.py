@@ -77,6 +77,8 @@ def log_exchange(
             [Interaction(at, direction, channel, handle, "manual", f"manual:{uuid.uuid4().hex}")],
             seq,
         )
+        store.mark_stale([(handle.kind, handle.value)])
+        store.refresh_histories()
         name = store.describe(person_id)[0]
     return Logged(person_id, name, created, repeats)
 

@@ -146,6 +146,74 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         DELETE FROM interactions WHERE at < '1970-01-02' OR at >= '3000'
         """,
     ),
+    (
+        4,
+        """
+        -- The exchanges of one handle are read together (a person's history): the table is
+        -- kept in handle order. Its key is the same three columns, so an exchange is still
+        -- stored once per message and counterpart, and an insert costs what it cost.
+        CREATE TABLE interactions_v4 (
+            key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            at TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '',
+            import_seq INTEGER NOT NULL,
+            PRIMARY KEY (kind, value, key)
+        ) WITHOUT ROWID;
+        INSERT INTO interactions_v4
+            (key, kind, value, at, direction, channel, source, name, import_seq)
+            SELECT key, kind, value, at, direction, channel, source, name, import_seq
+            FROM interactions ORDER BY kind, value, key;
+        DROP TABLE interactions;
+        ALTER TABLE interactions_v4 RENAME TO interactions;
+
+        -- A person's records, found without reading every record.
+        CREATE INDEX contacts_person ON contacts (person_id);
+
+        -- Each person's history as reports count it (pipeline.model.History): totals over all
+        -- time and every exchange of the 400 days up to the latest. What the rules and the
+        -- report need of a person costs one row, however long their history.
+        CREATE TABLE person_stats (
+            person_id INTEGER PRIMARY KEY,
+            total INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last TEXT NOT NULL,
+            outbound INTEGER NOT NULL,
+            inbound INTEGER NOT NULL,
+            mutual INTEGER NOT NULL,
+            channels TEXT NOT NULL,
+            recent TEXT NOT NULL,
+            recent_from TEXT
+        );
+        -- What changed since the histories were last worked out: handles with new exchanges,
+        -- people whose records changed. Both are emptied when the histories are.
+        CREATE TABLE stale_handles (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (kind, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE stale_people (person_id INTEGER PRIMARY KEY);
+        -- Handles with exchanges that no record holds (yet): a record that comes to hold one
+        -- makes its person's history stale.
+        CREATE TABLE ownerless (
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (kind, value)
+        ) WITHOUT ROWID;
+        -- Counts kept as they change, where counting the rows would read the whole table.
+        CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        INSERT INTO counters (name, value) SELECT 'interactions', count(*) FROM interactions;
+
+        -- Every history is worked out anew by the first command after the upgrade.
+        INSERT INTO stale_people (person_id)
+            SELECT DISTINCT coalesce(person_id, id) FROM contacts;
+        INSERT INTO stale_handles (kind, value) SELECT DISTINCT kind, value FROM interactions
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -281,10 +281,15 @@ class Person:
     sources: tuple[str, ...] = ()
     interactions: tuple[InteractionSummary, ...] = field(default=())
     history: History = field(default=None)  # type: ignore[assignment]
+    #: Every exchange, whatever date `history` is as of (who is listed does not change with
+    #: the date of a report); the same as `history` unless given.
+    lifetime: History = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         if self.history is None:
             object.__setattr__(self, "history", History.of(self.interactions))
+        if self.lifetime is None:
+            object.__setattr__(self, "lifetime", self.history)
 
     @property
     def email(self) -> str:
@@ -298,7 +303,7 @@ class Person:
     @property
     def two_way(self) -> bool:
         """At least one exchange each way, or a meeting: a relationship, not a mailing."""
-        return self.history.two_way
+        return self.lifetime.two_way
 
     @property
     def listed(self) -> bool:
@@ -332,9 +337,10 @@ RECENT = timedelta(days=400)
 _RANK: dict[str, int] = {"inbound": 0, "outbound": 1, "mutual": 2}
 
 
-def _order(item: InteractionSummary) -> tuple[datetime, int, str, str]:
-    """Exchanges in time order; at one instant a meeting (mutual) counts as later than mail
-    sent, which counts as later than mail received, then by channel and source names."""
+def exchange_order(item: InteractionSummary) -> tuple[datetime, int, str, str]:
+    """The order of exchanges, which decides which is a person's latest: time, then, at one
+    instant, a meeting or call (mutual) after mail sent after mail received, then the channel
+    and the source by name."""
     return (item.at, _RANK.get(item.direction, 0), item.channel, item.source)
 
 
@@ -344,7 +350,7 @@ class History:
     the years: totals over their whole history, and every exchange of the `RECENT` days up to
     the latest one.
 
-    `last` is the latest exchange (ties: see `_order`). `recent` holds, in time order, every
+    `last` is the latest exchange (ties: see `exchange_order`). `recent` holds, in time order, every
     exchange at or after `recent_from` (None: every exchange). A history as of a past instant
     is `until(end)`.
     """
@@ -362,7 +368,7 @@ class History:
     @classmethod
     def of(cls, exchanges: Iterable[InteractionSummary]) -> History:
         """The history of a complete list of exchanges (each counted once)."""
-        ordered = sorted(exchanges, key=_order)
+        ordered = sorted(exchanges, key=exchange_order)
         if not ordered:
             return cls()
         last = ordered[-1]

@@ -7,11 +7,18 @@ A person is the union of the contact records identity resolution gave one `perso
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import NamedTuple
 
-from pipeline.model import DISCOVERED, Direction, InteractionSummary, Person
+from pipeline.model import (
+    DISCOVERED,
+    Direction,
+    History,
+    InteractionSummary,
+    Person,
+    exchange_order,
+)
 
 #: Sources whose records only exist because an exchange named someone unknown: their names are
 #: often just an address, so a real address-book name wins over them.
@@ -46,61 +53,78 @@ class StoredExchange(NamedTuple):
     source: str
 
 
-def build_people(
-    records: Iterable[RecordRow],
-    exchanges: Iterable[StoredExchange],
-    me: frozenset[str] = frozenset(),
-) -> list[Person]:
-    """Every person of `records`, by contact id, with the exchanges of `exchanges` attached.
-
-    `me` are the user's own addresses: whoever holds one is the user, not a person, and
-    exchanges with them are not exchanges (whatever an import believed when it stored them).
-
-    A person's lists (e-mails, organizations, ...) run from their most recent record to the
-    oldest, so `emails[0]` is the primary address; the name is the most recent record's,
-    except that an address-book name wins over a name an exchange brought. An exchange counts
-    for the person with the smallest id among those holding its handle, once per key:
-    `exchanges` come in key order (as the store's table keeps them), so that a message that
-    reached two addresses of one person is seen twice in a row and counted once.
-    """
-    by_person: dict[int, list[RecordRow]] = defaultdict(list)
+def owners(records: Iterable[RecordRow]) -> dict[tuple[str, str], int]:
+    """Whose each handle is: the person with the smallest id among those holding it (a phone
+    two people share counts for the older one)."""
     owner: dict[tuple[str, str], int] = {}
     for record in records:
-        by_person[record.person_id].append(record)
         for handle in record.handles:
             if handle not in owner or record.person_id < owner[handle]:
                 owner[handle] = record.person_id
-    found: dict[int, list[InteractionSummary]] = defaultdict(list)
-    last_key: dict[int, str] = {}
-    # Channels and sources take a handful of values: one shared string each, not one per row
-    # (a mail archive brings millions of rows).
+    return owner
+
+
+def histories(
+    owner: Mapping[tuple[str, str], int], exchanges: Iterable[StoredExchange]
+) -> dict[int, History]:
+    """The History of every person the exchanges' handles belong to (see `owners`), each
+    exchange counted once per person: a message that reached two addresses of one person is
+    one exchange with them."""
+    found: dict[int, dict[str, InteractionSummary]] = defaultdict(dict)
+    # Channels and sources take a handful of values: one shared string each, not one per row.
     words: dict[str, str] = {}
     for exchange in exchanges:
         pid = owner.get((exchange.kind, exchange.value))
-        if pid is None or last_key.get(pid) == exchange.key:
+        if pid is None:
             continue
-        last_key[pid] = exchange.key
-        found[pid].append(
-            InteractionSummary(
-                at=exchange.at,
-                direction=exchange.direction,
-                channel=words.setdefault(exchange.channel, exchange.channel),
-                source=words.setdefault(exchange.source, exchange.source),
-            )
+        summary = InteractionSummary(
+            at=exchange.at,
+            direction=exchange.direction,
+            channel=words.setdefault(exchange.channel, exchange.channel),
+            source=words.setdefault(exchange.source, exchange.source),
         )
+        held = found[pid]
+        earlier = held.get(exchange.key)
+        if earlier is None or exchange_order(summary) > exchange_order(earlier):
+            held[exchange.key] = summary
+    return {pid: History.of(by_key.values()) for pid, by_key in found.items()}
+
+
+def build_people(
+    records: Iterable[RecordRow],
+    known: Mapping[int, History],
+    me: frozenset[str] = frozenset(),
+    lifetimes: Mapping[int, History] | None = None,
+) -> list[Person]:
+    """Every person of `records`, by contact id, with their History from `known` (none: no
+    exchange).
+
+    `me` are the user's own addresses: whoever holds one is the user, not a person (their
+    exchanges are not exchanges, whatever an import believed when it stored them).
+    `lifetimes` are the histories over all time, when `known` are as of an earlier date.
+
+    A person's lists (e-mails, organizations, ...) run from their most recent record to the
+    oldest, so `emails[0]` is the primary address; the name is the most recent record's,
+    except that an address-book name wins over a name an exchange brought.
+    """
+    by_person: dict[int, list[RecordRow]] = defaultdict(list)
+    for record in records:
+        by_person[record.person_id].append(record)
     mine = {
         pid
         for pid, held in by_person.items()
         if me and any(kind == "email" and value in me for r in held for kind, value in r.handles)
     }
+    empty = History()
+    every = lifetimes if lifetimes is not None else known
     return [
-        _person(pid, by_person[pid], found.get(pid, []))
+        _person(pid, by_person[pid], known.get(pid, empty), every.get(pid, empty))
         for pid in sorted(by_person)
         if pid not in mine
     ]
 
 
-def _person(pid: int, records: list[RecordRow], exchanges: list[InteractionSummary]) -> Person:
+def _person(pid: int, records: list[RecordRow], history: History, lifetime: History) -> Person:
     records.sort(key=lambda r: (r.import_seq, r.contact_id), reverse=True)
     named = max(
         records, key=lambda r: (r.source not in FALLBACK_SOURCES, r.import_seq, r.contact_id)
@@ -126,7 +150,8 @@ def _person(pid: int, records: list[RecordRow], exchanges: list[InteractionSumma
         notes=_unique(r.notes for r in records),
         # A placeholder source only when it is the only one.
         sources=tuple(sorted(sources - FALLBACK_SOURCES or sources)),
-        interactions=tuple(sorted(exchanges, key=lambda i: i.at)),
+        history=history,
+        lifetime=lifetime,
     )
 
 

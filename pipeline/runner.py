@@ -69,6 +69,8 @@ class _Writer:
         self.interactions: list[Interaction] = []
         self.packed: list[Exchanges] = []
         self.problems: list[Problem] = []
+        #: The handles exchanges were written for (their people's histories go stale).
+        self.handles: set[tuple[str, str]] = set()
 
     def add(self, record: Record) -> bool:
         """Take one record; True when the batch is full enough to write."""
@@ -101,13 +103,27 @@ class _Writer:
         if self.interactions:
             kept, problems = checked_interactions(self.interactions, self.where)
             self.problems.extend(problems)
-            counts.interactions_new += self.store.add_interactions(kept, seq)
+            new = self.store.add_interactions(kept, seq)
+            if new:
+                counts.interactions_new += new
+                self.handles.update((i.counterpart.kind, i.counterpart.value) for i in kept)
             self.interactions.clear()
         for batch in self.packed:
             rows, problems = checked_rows(batch.rows, self.where)
             self.problems.extend(problems)
-            counts.interactions_new += self.store.add_exchange_rows(batch.source, rows, seq)
+            new = self.store.add_exchange_rows(batch.source, rows, seq)
+            if new:
+                counts.interactions_new += new
+                self.handles.update((row[3], row[4]) for row in rows)
         self.packed.clear()
+
+    def settle(self, source: str, seq: int) -> int:
+        """After the records: the people the exchanges name who are in no record, as contacts
+        of `source`; the histories the exchanges change marked stale. How many contacts."""
+        made = _create_contacts(self.store, source, self.handles, seq)
+        self.store.mark_stale(self.handles)
+        self.handles = set()
+        return made
 
 
 def import_file(
@@ -141,10 +157,11 @@ def import_file(
             store.clear_quarantine(str(connector.path))
             store.quarantine(writer.problems, connector.name, done)
             summary.quarantined = len(writer.problems)
-            if connector.orphans == "contact":
-                summary.contacts_created = _create_contacts(store, connector.name, done)
-            elif connector.orphans == "discover":
-                summary.contacts_created = _create_contacts(store, DISCOVERED, done)
+            if connector.orphans == "keep":
+                store.mark_stale(writer.handles)
+            else:
+                made = connector.name if connector.orphans == "contact" else DISCOVERED
+                summary.contacts_created = writer.settle(made, done)
             store.remember_me(connector.found_me, connector.name)
             store.set_checkpoint(stream, record.cursor)
     summary.notes = list(connector.notes)
@@ -172,16 +189,20 @@ def sync_source(store: Store, source: Connector) -> SyncSummary:
                 store.quarantine(writer.problems, stream, seq)
                 summary.quarantined += len(writer.problems)
                 writer.problems.clear()
-            summary.contacts_created += _create_contacts(store, DISCOVERED, seq)
+            summary.contacts_created += writer.settle(DISCOVERED, seq)
             store.set_checkpoint(stream, record.cursor)
             store.resolve_people()
         summary.checkpoints += 1
+    # Once the account is read: whose histories changed (a run stopped before this leaves
+    # them marked stale, and the next command works them out).
+    with store.transaction():
+        store.refresh_histories()
     summary.notes = list(source.notes)
     return summary
 
 
-def _create_contacts(store: Store, source: str, seq: int) -> int:
-    """Make a contact for everyone the exchanges of import `seq` name who is in no record."""
+def _create_contacts(store: Store, source: str, handles: set[tuple[str, str]], seq: int) -> int:
+    """Make a contact for everyone the exchanges name who is in no record (of `handles`)."""
     created = [
         Contact(
             source=source,
@@ -189,7 +210,7 @@ def _create_contacts(store: Store, source: str, seq: int) -> int:
             name=name or value,
             handles=(Handle(kind, value),),
         )
-        for kind, value, name in store.unknown_counterparts(seq)
+        for kind, value, name in store.unknown_counterparts(sorted(handles))
     ]
     if created:
         store.upsert_contacts(created, seq)
@@ -197,6 +218,8 @@ def _create_contacts(store: Store, source: str, seq: int) -> int:
 
 
 def resolve(store: Store) -> None:
-    """Regroup records into people after imports (one transaction)."""
+    """Regroup records into people after imports, and work out the histories that changed
+    (one transaction)."""
     with store.transaction():
         store.resolve_people()
+        store.refresh_histories()

@@ -29,13 +29,15 @@ from pipeline.model import (
     ExchangeRow,
     Handle,
     HandleKind,
+    History,
     Interaction,
+    InteractionSummary,
     Person,
     Problem,
     content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
-from pipeline.people import RecordRow, StoredExchange, build_people
+from pipeline.people import RecordRow, StoredExchange, build_people, histories, owners
 
 _CHUNK = 500
 #: Seconds a command that writes waits for another writer before it gives up.
@@ -94,6 +96,7 @@ class Store:
         self.path = path
         self._sources_seen: set[str] = set()
         self._sources_new: set[str] = set()
+        self._ownerless_cache: frozenset[tuple[str, str]] | None = None
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
         try:
@@ -175,6 +178,7 @@ class Store:
         )
         self._sources_seen = set()
         self._sources_new = set()
+        self._ownerless_cache = None
         try:
             yield
         except BaseException:
@@ -257,6 +261,9 @@ class Store:
         next_id = int(self.db.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0])
         inserts: list[tuple[object, ...]] = []
         updates: list[tuple[object, ...]] = []
+        changed_handles: list[tuple[str, str]] = []
+        changed_records: list[tuple[int]] = []
+        ownerless = self._ownerless()
         touched: list[tuple[int, int]] = []
         email_rows: list[tuple[str, int]] = []
         dropped: list[tuple[str, int]] = []
@@ -283,12 +290,16 @@ class Store:
                 contact_id = next_id
                 inserts.append((contact_id, source, contact.source_id, *fields, contact_id))
                 counts.new += 1
+                if ownerless and any((h.kind, h.value) in ownerless for h in contact.handles):
+                    changed_handles.extend((h.kind, h.value) for h in contact.handles)
             elif found[1] != digest:
                 contact_id = found[0]
                 updates.append((*fields, contact_id))
-                dropped.extend(
-                    (value, contact_id) for kind, value in json.loads(found[2]) if kind == "email"
-                )
+                before = [(str(k), str(v)) for k, v in json.loads(found[2])]
+                dropped.extend((value, contact_id) for kind, value in before if kind == "email")
+                changed_handles.extend(before)
+                changed_handles.extend((h.kind, h.value) for h in contact.handles)
+                changed_records.append((contact_id,))
                 counts.updated += 1
             else:
                 touched.append((seq, found[0]))
@@ -312,6 +323,26 @@ class Store:
         self.db.executemany("UPDATE contacts SET import_seq = ? WHERE id = ?", touched)
         self.db.executemany(
             "INSERT OR IGNORE INTO email_index (email, contact_id) VALUES (?, ?)", email_rows
+        )
+        self.db.executemany(
+            "INSERT OR IGNORE INTO stale_people (person_id) "
+            "SELECT coalesce(person_id, id) FROM contacts WHERE id = ?",
+            changed_records,
+        )
+        self.mark_stale(changed_handles)
+
+    def _ownerless(self) -> frozenset[tuple[str, str]]:
+        """Handles with exchanges no record holds (read once a transaction; usually none)."""
+        if self._ownerless_cache is None:
+            self._ownerless_cache = frozenset(
+                (str(k), str(v)) for k, v in self.db.execute("SELECT kind, value FROM ownerless")
+            )
+        return self._ownerless_cache
+
+    def mark_stale(self, handles: Iterable[tuple[str, str]]) -> None:
+        """The histories of whoever holds these handles must be worked out again."""
+        self.db.executemany(
+            "INSERT OR IGNORE INTO stale_handles (kind, value) VALUES (?, ?)", handles
         )
 
     def contact_count(self) -> int:
@@ -341,7 +372,7 @@ class Store:
                 for i in interactions
             ),
         )
-        return self.db.total_changes - before
+        return self._counted(before)
 
     def add_exchange_rows(self, source: str, rows: Iterable[ExchangeRow], seq: int) -> int:
         """`add_interactions` for packed rows (`pipeline.model.Exchanges`); how many were new."""
@@ -352,23 +383,44 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((*row, source, seq) for row in rows),
         )
-        return self.db.total_changes - before
+        return self._counted(before)
 
-    def unknown_counterparts(self, seq: int) -> list[tuple[HandleKind, str, str]]:
-        """E-mail addresses that exchanges of import `seq` name and no contact record holds,
-        in the order of their first exchange, each with a name it came with (max(): any name
+    def _counted(self, before: int) -> int:
+        """How many exchanges the statement just run stored, added to the store's count."""
+        new = self.db.total_changes - before
+        if new:
+            self.db.execute(
+                "UPDATE counters SET value = value + ? WHERE name = 'interactions'", (new,)
+            )
+        return new
+
+    def unknown_counterparts(
+        self, handles: Iterable[tuple[str, str]]
+    ) -> list[tuple[HandleKind, str, str]]:
+        """The e-mail addresses among `handles` that have exchanges and that no contact record
+        holds, in the order of their first exchange, each with a name it came with (any name
         beats none)."""
-        rows = self.db.execute(
-            "SELECT i.kind, i.value, max(i.name) FROM interactions i "
-            "WHERE i.import_seq = ? AND i.kind = 'email' AND NOT EXISTS "
-            "(SELECT 1 FROM email_index e WHERE e.email = i.value) "
-            "GROUP BY i.kind, i.value ORDER BY min(i.at), i.value",
-            (seq,),
-        ).fetchall()
-        return [(_kind(row[0]), str(row[1]), str(row[2] or "")) for row in rows]
+        found: list[tuple[str, str, str, str]] = []
+        for kind, value in handles:
+            if kind != "email":
+                continue
+            if self.db.execute(
+                "SELECT 1 FROM email_index WHERE email = ? LIMIT 1", (value,)
+            ).fetchone():
+                continue
+            first, name = self.db.execute(
+                "SELECT min(at), max(name) FROM interactions WHERE kind = ? AND value = ?",
+                (kind, value),
+            ).fetchone()
+            if first is not None:
+                found.append((str(first), value, kind, str(name or "")))
+        found.sort()
+        return [(_kind(kind), value, name) for _, value, kind, name in found]
 
     def interaction_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM interactions").fetchone()[0])
+        """How many exchanges the store holds (kept as they are added: counting reads all)."""
+        row = self.db.execute("SELECT value FROM counters WHERE name = 'interactions'").fetchone()
+        return int(row[0]) if row else 0
 
     # -- quarantine -----------------------------------------------------------------------------
 
@@ -413,6 +465,11 @@ class Store:
         )
         changed = [(pid, cid) for cid, pid in linked.items() if merged_now.get(cid, cid) != pid]
         changed += [(cid, cid) for cid in merged_now if cid not in linked]
+        # The people a record leaves and joins both have another history now.
+        moved = {pid for pid, _ in changed} | {merged_now.get(cid, cid) for _, cid in changed}
+        self.db.executemany(
+            "INSERT OR IGNORE INTO stale_people (person_id) VALUES (?)", ((p,) for p in moved)
+        )
         self.db.executemany("UPDATE contacts SET person_id = ? WHERE id = ?", changed)
 
     def merge(self, person_ids: Sequence[int]) -> None:
@@ -424,6 +481,7 @@ class Store:
             ((min(first, other), max(first, other), now) for other in person_ids[1:]),
         )
         self.resolve_people()
+        self.refresh_histories()
 
     def person_ids(self) -> set[int]:
         return {int(r[0]) for r in self.db.execute("SELECT DISTINCT person_id FROM contacts")}
@@ -507,6 +565,7 @@ class Store:
             [*records, *records],
         )
         self.resolve_people()
+        self.refresh_histories()
         return sorted(
             {
                 int(r[0])
@@ -516,10 +575,63 @@ class Store:
             }
         )
 
-    def people(self, me: frozenset[str] = frozenset()) -> list[Person]:
-        """Every person with their records merged and their exchanges attached, by id; `me`,
-        the user's own addresses, are no one's (see build_people)."""
-        records = (
+    def people(
+        self, me: frozenset[str] = frozenset(), until: datetime | None = None
+    ) -> list[Person]:
+        """Every person with their records merged and their History attached, by id; `me`, the
+        user's own addresses, are no one's. With `until`, histories are as of that instant
+        (later exchanges do not count).
+
+        The cost follows the number of people: a history is read from `person_stats`; only the
+        people whose history is stale (new exchanges, changed records) and, with `until`, those
+        with exchanges after it are worked out from their own exchanges."""
+        records = self._records()
+        owner = owners(records)
+        lifetimes = self._histories(records, owner)
+        if until is None:
+            return build_people(records, lifetimes, me)
+        handles = _handles_by_person(owner)
+        known: dict[int, History] = {}
+        for pid, history in lifetimes.items():
+            truncated = history.until(until)
+            if truncated is None:  # the report reaches back further than `recent` does
+                truncated = self._worked_out(pid, handles.get(pid, ()), owner, until)
+            known[pid] = truncated
+        return build_people(records, known, me, lifetimes)
+
+    def refresh_histories(self) -> int:
+        """Work out again the histories gone stale (call inside a transaction); how many."""
+        if not self._anything_stale():
+            return 0
+        records = self._records()
+        owner = owners(records)
+        fresh = self._stale_histories(records, owner)
+        self._note_ownerless(owner)
+        self.db.executemany(
+            "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last, outbound, "
+            "inbound, mutual, channels, recent, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (_stats_row(pid, h) for pid, h in fresh.items() if h.last is not None),
+        )
+        self.db.executemany(
+            "DELETE FROM person_stats WHERE person_id = ?",
+            ((pid,) for pid, h in fresh.items() if h.last is None),
+        )
+        self.db.execute(
+            "DELETE FROM person_stats WHERE person_id NOT IN "
+            "(SELECT coalesce(person_id, id) FROM contacts)"
+        )
+        self.db.execute("DELETE FROM stale_people")
+        self.db.execute("DELETE FROM stale_handles")
+        return len(fresh)
+
+    def _anything_stale(self) -> bool:
+        return bool(
+            self.db.execute("SELECT 1 FROM stale_people LIMIT 1").fetchone()
+            or self.db.execute("SELECT 1 FROM stale_handles LIMIT 1").fetchone()
+        )
+
+    def _records(self) -> list[RecordRow]:
+        return [
             RecordRow(
                 int(cid),
                 int(pid) if pid is not None else int(cid),
@@ -538,18 +650,77 @@ class Store:
                     "import_seq, handles FROM contacts"
                 )
             )
+        ]
+
+    def _histories(
+        self, records: list[RecordRow], owner: dict[tuple[str, str], int]
+    ) -> dict[int, History]:
+        """Every person's History over all time, from person_stats where it is fresh."""
+        known = {
+            int(row[0]): _history(row)
+            for row in self.db.execute(
+                "SELECT person_id, total, first_at, last, outbound, inbound, mutual, channels, "
+                "recent, recent_from FROM person_stats"
+            )
+        }
+        if self._anything_stale():
+            known.update(self._stale_histories(records, owner))
+        return known
+
+    def _stale_histories(
+        self, records: list[RecordRow], owner: dict[tuple[str, str], int]
+    ) -> dict[int, History]:
+        """The histories of the people whose history is stale, worked out from their rows."""
+        stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
+        for kind, value in self.db.execute("SELECT kind, value FROM stale_handles").fetchall():
+            pid = owner.get((str(kind), str(value)))
+            if pid is not None:
+                stale.add(pid)
+        present = {r.person_id for r in records}
+        handles = _handles_by_person(owner)
+        return {
+            pid: self._worked_out(pid, handles.get(pid, ()), owner, None)
+            for pid in stale
+            if pid in present
+        }
+
+    def _note_ownerless(self, owner: dict[tuple[str, str], int]) -> None:
+        """Keep the stale handles with exchanges that no record holds (a record that comes to
+        hold one later makes its person stale); forget those that have an owner now."""
+        stale = [
+            (str(k), str(v)) for k, v in self.db.execute("SELECT kind, value FROM stale_handles")
+        ]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO ownerless (kind, value) SELECT ?, ? WHERE EXISTS "
+            "(SELECT 1 FROM interactions WHERE kind = ? AND value = ?)",
+            ((k, v, k, v) for k, v in stale if (k, v) not in owner),
         )
+        self.db.executemany(
+            "DELETE FROM ownerless WHERE kind = ? AND value = ?",
+            ((k, v) for k, v in stale if (k, v) in owner),
+        )
+
+    def _worked_out(
+        self,
+        pid: int,
+        handles: Sequence[tuple[str, str]],
+        owner: dict[tuple[str, str], int],
+        until: datetime | None,
+    ) -> History:
+        """One person's History from their own exchanges (those before `until`)."""
         directions: dict[str, Direction] = {d: d for d in DIRECTIONS}
         instant = datetime.fromisoformat
-        # In key order (the table's own order): see build_people.
-        exchanges = (
-            StoredExchange(key, kind, value, instant(at), directions[direction], channel, source)
-            for key, kind, value, at, direction, channel, source in self.db.execute(
-                "SELECT key, kind, value, at, direction, channel, source FROM interactions "
-                "ORDER BY key"
+        limit = _utc_text(until) if until is not None else "9999"
+        rows = [
+            StoredExchange(str(key), kind, value, instant(at), directions[direction], channel, src)
+            for kind, value in handles
+            for key, at, direction, channel, src in self.db.execute(
+                "SELECT key, at, direction, channel, source FROM interactions "
+                "WHERE kind = ? AND value = ? AND at < ?",
+                (kind, value, limit),
             )
-        )
-        return build_people(list(records), exchanges, me)
+        ]
+        return histories(owner, rows).get(pid, History())
 
     def find_people(self, who: str) -> list[int]:
         """Person ids matching a contact id (as `contacts` shows it), an e-mail address, else a
@@ -638,8 +809,20 @@ class Store:
 
     def forget_logged(self, seq: int) -> None:
         """Take back what import `seq` logged by hand: its exchanges, and a contact it made."""
+        self.mark_stale(
+            (str(k), str(v))
+            for k, v in self.db.execute(
+                "SELECT kind, value FROM interactions WHERE import_seq = ? AND source = 'manual'",
+                (seq,),
+            ).fetchall()
+        )
+        before = self.db.total_changes
         self.db.execute(
             "DELETE FROM interactions WHERE import_seq = ? AND source = 'manual'", (seq,)
+        )
+        self.db.execute(
+            "UPDATE counters SET value = value - ? WHERE name = 'interactions'",
+            (self.db.total_changes - before,),
         )
         made = [
             int(r[0])
@@ -647,9 +830,15 @@ class Store:
                 "SELECT id FROM contacts WHERE import_seq = ? AND source = 'manual'", (seq,)
             )
         ]
+        self.db.executemany(
+            "INSERT OR IGNORE INTO stale_people (person_id) "
+            "SELECT coalesce(person_id, id) FROM contacts WHERE id = ?",
+            ((c,) for c in made),
+        )
         self.db.executemany("DELETE FROM email_index WHERE contact_id = ?", ((c,) for c in made))
         self.db.executemany("DELETE FROM contacts WHERE id = ?", ((c,) for c in made))
         self.resolve_people()
+        self.refresh_histories()
 
     # -- the user's own addresses -----------------------------------------------------------
 
@@ -719,6 +908,54 @@ def _command_line() -> str:
     """This process's command as a user typed it (program name, then its arguments)."""
     words = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else ["netgarden"]
     return " ".join(words)
+
+
+def _handles_by_person(owner: dict[tuple[str, str], int]) -> dict[int, list[tuple[str, str]]]:
+    """The handles each person owns (see pipeline.people.owners)."""
+    found: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for handle, pid in owner.items():
+        found[pid].append(handle)
+    return found
+
+
+def _summary(item: list[str]) -> InteractionSummary:
+    at, direction, channel, source = item
+    return InteractionSummary(datetime.fromisoformat(at), _direction(direction), channel, source)
+
+
+def _history(row: Sequence[object]) -> History:
+    """A History from its person_stats row (see `_stats_row`)."""
+    _, total, first_at, last, outbound, inbound, mutual, channels, recent, recent_from = row
+    return History(
+        total=int(str(total)),
+        first=datetime.fromisoformat(str(first_at)),
+        last=_summary(json.loads(str(last))),
+        outbound=int(str(outbound)),
+        inbound=int(str(inbound)),
+        mutual=int(str(mutual)),
+        channels=tuple((str(c), int(n)) for c, n in json.loads(str(channels))),
+        recent=tuple(_summary(item) for item in json.loads(str(recent))),
+        recent_from=datetime.fromisoformat(str(recent_from)) if recent_from else None,
+    )
+
+
+def _stats_row(pid: int, history: History) -> tuple[object, ...]:
+    def summary(item: InteractionSummary) -> list[str]:
+        return [_utc_text(item.at), item.direction, item.channel, item.source]
+
+    assert history.last is not None and history.first is not None
+    return (
+        pid,
+        history.total,
+        _utc_text(history.first),
+        _to_json(summary(history.last)),
+        history.outbound,
+        history.inbound,
+        history.mutual,
+        _to_json([list(c) for c in history.channels]),
+        _to_json([summary(e) for e in history.recent]),
+        _utc_text(history.recent_from) if history.recent_from else None,
+    )
 
 
 def _utc_text(moment: datetime) -> str:

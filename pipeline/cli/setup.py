@@ -92,8 +92,9 @@ def _uses(app: App, path: Path, ruleset: RuleSet, overrides: Overrides) -> None:
     from pipeline.cli.options import as_of_day
     from rules.engine import rule_uses, unused_labels
 
-    people = listed(app.config, overrides)
-    uses = rule_uses(people, ruleset, overrides, as_of_day(None, app), app.config.tz())
+    today = as_of_day(None, app)
+    people = listed(app.config, overrides, today)
+    uses = rule_uses(people, ruleset, overrides, today, app.config.tz())
     echo(f"in the store ({plural(len(people), 'person')}):")
     for use in uses:
         caught = use.matches - use.places

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pipeline.people import RecordRow, StoredExchange, build_people
+from pipeline.model import Person
+from pipeline.people import RecordRow, StoredExchange, build_people, histories, owners
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -22,6 +23,10 @@ def record(
     return RecordRow(cid, pid, source, name, organization, "", labels, "", seq, handles)
 
 
+def people(rows: list[RecordRow], exchanges: list[StoredExchange] | None = None) -> list[Person]:
+    return build_people(rows, histories(owners(rows), exchanges or []))
+
+
 def exchange(key: str, value: str, day: int, direction: str = "inbound") -> StoredExchange:
     at = AT.replace(day=day)
     return StoredExchange(key, "email", value, at, direction, "email", "mbox")  # type: ignore[arg-type]
@@ -35,7 +40,7 @@ def test_a_person_lists_the_most_recent_record_first_and_keeps_the_address_book_
                organization="New Co", labels=("Mentors",)),
     ]  # fmt: skip
     for order in (rows, rows[::-1]):
-        [person] = build_people(order, [])
+        [person] = people(order)
         assert person.contact_id == 1
         # The discovered record is the most recent, but an address-book name wins over it.
         assert person.name == "Ann L."
@@ -46,8 +51,8 @@ def test_a_person_lists_the_most_recent_record_first_and_keeps_the_address_book_
 
 
 def test_a_person_known_only_from_mail_is_discovered() -> None:
-    [person] = build_people([record(7, 7, "x@y.example", ("email", "x@y.example"),
-                                    source="discovered")], [])  # fmt: skip
+    [person] = people([record(7, 7, "x@y.example", ("email", "x@y.example"),
+                              source="discovered")])  # fmt: skip
     assert person.discovered
     assert person.sources == ("discovered",)
 
@@ -65,10 +70,13 @@ def test_a_message_to_two_addresses_of_one_person_counts_once() -> None:
         exchange("<m2>", "ann@b.example", 5, "outbound"),
         exchange("<m3>", "nobody@else.example", 6),
     ]
-    ann, bob = build_people(rows, exchanges)
-    assert [(i.at.day, i.direction) for i in ann.interactions] == [(2, "inbound"), (5, "outbound")]
+    ann, bob = people(rows, exchanges)
+    assert [(i.at.day, i.direction) for i in ann.history.recent] == [
+        (2, "inbound"),
+        (5, "outbound"),
+    ]
     assert ann.two_way
-    assert [i.at.day for i in bob.interactions] == [2]
+    assert [i.at.day for i in bob.history.recent] == [2]
 
 
 def test_a_handle_two_people_share_counts_for_the_older_person() -> None:
@@ -77,6 +85,6 @@ def test_a_handle_two_people_share_counts_for_the_older_person() -> None:
         record(2, 2, "Switchboard A", ("phone", "+15550199")),
     ]
     call = StoredExchange("c1", "phone", "+15550199", AT, "mutual", "call", "interactions")
-    a, b = build_people(rows, [call])
-    assert (a.contact_id, len(a.interactions)) == (2, 1)
-    assert (b.contact_id, len(b.interactions)) == (4, 0)
+    a, b = people(rows, [call])
+    assert (a.contact_id, a.history.total) == (2, 1)
+    assert (b.contact_id, b.history.total) == (4, 0)

@@ -129,7 +129,7 @@ def test_interactions_with_unknown_people_create_contacts(tmp_path: Path) -> Non
             "new@x.org",
             ("memory",),
         )
-        assert len(person.interactions) == 1
+        assert person.history.total == 1
 
 
 def test_what_cannot_be_read_is_quarantined_and_replaced_by_the_next_read(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_a_schema_1_store_keeps_its_exchanges_through_migration_2(tmp_path: Path
     with Store(path) as store:
         assert store.version == LATEST
         [ann] = store.people()
-        assert [(i.at.day, i.direction) for i in ann.interactions] == [
+        assert [(i.at.day, i.direction) for i in ann.history.recent] == [
             (1, "outbound"),
             (5, "inbound"),
         ]
@@ -245,6 +245,6 @@ def test_migration_3_sets_impossible_exchanges_aside_in_a_schema_2_store(tmp_pat
     with Store(path) as store:
         assert store.version == LATEST
         [ann] = store.people()
-        assert [i.at.year for i in ann.interactions] == [2026]
+        assert [i.at.year for i in ann.history.recent] == [2026]
         assert sorted(q.raw.split()[-1] for q in store.quarantined()) == ["far", "year1"]
         assert store.inferred_me() == []
