@@ -1,0 +1,181 @@
+"""The report as the store keeps it (a History a person, worked out again only for the people
+a change touches) equals the report worked out from every exchange: for several report dates,
+after imports, a merge and a split."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from connectors.memory import MemoryConnector
+from pipeline.assignments import end_of
+from pipeline.model import Contact, Handle, History, Interaction, InteractionSummary, Person
+from pipeline.people import StoredExchange, build_people, histories, owners
+from pipeline.report import staleness
+from pipeline.runner import import_file, resolve
+from pipeline.store import Store
+from rules.engine import classify_all
+from rules.overrides import Overrides
+from rules.schema import parse_rules
+
+RULES = """
+[[networks]]
+name = "clients"
+cadence_days = 30
+[[networks]]
+name = "regulars"
+cadence_days = 90
+
+[[rules]]
+id = "clients"
+network = "clients"
+when = { email_domain = ["acme.example"], any_interaction_within_days = 200 }
+
+[[rules]]
+id = "regulars"
+network = "regulars"
+when = { min_interactions = 4, channel = ["call"] }
+"""
+DATES = [date(2015, 1, 1), date(2020, 6, 15), date(2026, 11, 15), date(2031, 1, 1)]
+
+
+def _records(rng: random.Random) -> list[Contact]:
+    people = []
+    for i in range(60):
+        domain = "acme.example" if i % 4 == 0 else "mail.example"
+        handles = [Handle("email", f"p{i}@{domain}")]
+        if i % 10 == 3:
+            handles.append(Handle("email", f"p{i}.alt@home.example"))  # two addresses
+        people.append(Contact("vcard", f"uid:{i}", f"Person {i}", handles=tuple(handles)))
+    return people
+
+
+def _exchanges(rng: random.Random, count: int) -> list[Interaction]:
+    start = datetime(2018, 1, 1, tzinfo=UTC)
+    found = []
+    for n in range(count):
+        i = rng.randrange(60)
+        at = start + timedelta(seconds=rng.randrange(int(timedelta(days=3300).total_seconds())))
+        channel = rng.choice(["email", "email", "call", "meeting"])
+        direction = rng.choice(["outbound", "inbound", "mutual"])
+        key = f"m{n}"
+        address = f"p{i}@{'acme.example' if i % 4 == 0 else 'mail.example'}"
+        found.append(Interaction(at, direction, channel, Handle("email", address), "t", key))  # type: ignore[arg-type]
+        if i % 10 == 3 and rng.random() < 0.5:  # the same message to their other address
+            other = Handle("email", f"p{i}.alt@home.example")
+            found.append(Interaction(at, direction, channel, other, "t", key))  # type: ignore[arg-type]
+        if n % 50 == 0:  # exchanges at the same instant: the latest is told by exchange_order
+            found.append(
+                Interaction(at, "mutual", "coffee", Handle("email", address), "t", f"{key}b")
+            )
+    return found
+
+
+def _reference(store: Store, day: date) -> pd.DataFrame:
+    """The report worked out from every exchange of the store, the way before person_stats."""
+    records = store._records()
+    rows = [
+        StoredExchange(str(k), str(kind), str(v), datetime.fromisoformat(str(at)), d, c, s)
+        for k, kind, v, at, d, c, s in store.db.execute(
+            "SELECT key, kind, value, at, direction, channel, source FROM interactions"
+        )
+    ]
+    lifetime = histories(owners(records), rows)
+    end = end_of(day, UTC)
+    until = histories(owners(records), [r for r in rows if r.at < end])
+    people = build_people(records, until, lifetimes=lifetime)
+    return _report(people, day)
+
+
+def _report(people: list[Person], day: date) -> pd.DataFrame:
+    ruleset, problems = parse_rules(RULES)
+    assert ruleset is not None and not problems
+    listed = [p for p in people if p.listed]
+    assignments = classify_all(listed, ruleset, Overrides(), day, UTC)
+    return staleness(listed, assignments, ruleset, day, UTC)
+
+
+def _ours(store: Store, day: date) -> pd.DataFrame:
+    return _report(store.people(until=end_of(day, UTC)), day)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_kept_report_equals_the_one_worked_out_from_every_exchange(
+    tmp_path: Path, seed: int
+) -> None:
+    rng = random.Random(seed)
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, MemoryConnector(_records(rng), tmp_path / "book"))
+        import_file(store, MemoryConnector(_exchanges(rng, 1500), tmp_path / "a"))
+        resolve(store)
+        for day in DATES:
+            pd.testing.assert_frame_equal(_ours(store, day), _reference(store, day))
+        # More exchanges later, then a merge and its split: each changes only the people
+        # it touches, and the report follows.
+        import_file(store, MemoryConnector(_exchanges(rng, 300), tmp_path / "b"))
+        resolve(store)
+        with store.transaction():
+            store.merge([1, 2])
+        for day in DATES:
+            pd.testing.assert_frame_equal(_ours(store, day), _reference(store, day))
+        merged = next(p for p in store.people() if p.contact_id == 1)
+        assert set(merged.emails) == {"p0@acme.example", "p1@mail.example"}
+        with store.transaction():
+            store.split(1)
+        for day in DATES:
+            pd.testing.assert_frame_equal(_ours(store, day), _reference(store, day))
+
+
+def test_a_message_to_two_addresses_of_one_person_counts_once(tmp_path: Path) -> None:
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    book = [Contact("vcard", "1", "Ann", handles=(Handle("email", "a@x.example"),
+                                                   Handle("email", "a@y.example")))]  # fmt: skip
+    sent = [
+        Interaction(at, "outbound", "email", Handle("email", "a@x.example"), "t", "<m1>"),
+        Interaction(at, "outbound", "email", Handle("email", "a@y.example"), "t", "<m1>"),
+    ]
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, MemoryConnector(book, tmp_path / "book"))
+        import_file(store, MemoryConnector(sent, tmp_path / "mail"))
+        resolve(store)
+        [ann] = store.people()
+        assert ann.history.total == 1
+
+
+def test_only_the_people_a_change_touches_are_worked_out_again(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, MemoryConnector(_records(rng), tmp_path / "book"))
+        import_file(store, MemoryConnector(_exchanges(rng, 500), tmp_path / "a"))
+        resolve(store)
+        at = datetime(2026, 11, 1, 12, tzinfo=UTC)
+        one = [Interaction(at, "mutual", "call", Handle("email", "p5@mail.example"), "t", "x")]
+        import_file(store, MemoryConnector(one, tmp_path / "one"))
+        with store.transaction():
+            assert store.refresh_histories() == 1
+
+
+START = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_histories_as_of_a_date_never_count_later_exchanges() -> None:
+    exchanges = [
+        InteractionSummary(START + timedelta(days=d), "mutual", "call", "t")
+        for d in range(0, 3000, 7)
+    ]
+    whole = History.of(exchanges)
+    for end in (datetime(2020, 6, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)):
+        truncated = whole.until(end)
+        expected = History.of(e for e in exchanges if e.at < end)
+        if truncated is None:  # older than `recent` reaches: the store works it out instead
+            assert end < (whole.recent_from or end)
+            continue
+        assert (truncated.total, truncated.last, truncated.first) == (
+            expected.total,
+            expected.last,
+            expected.first,
+        )
