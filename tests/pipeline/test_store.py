@@ -248,3 +248,57 @@ def test_migration_3_sets_impossible_exchanges_aside_in_a_schema_2_store(tmp_pat
         assert [i.at.year for i in ann.history.recent] == [2026]
         assert sorted(q.raw.split()[-1] for q in store.quarantined()) == ["far", "year1"]
         assert store.inferred_me() == []
+
+
+def test_migration_4_keeps_every_exchange_and_a_merge_of_a_schema_3_store(tmp_path: Path) -> None:
+    """A store written by the release before person_stats: two records merged by hand, one
+    message to both their addresses, an exchange nobody's yet. After the upgrade the person's
+    history counts what it counted, and what comes later is kept as it comes."""
+    path = tmp_path / "v3.sqlite"
+    db = sqlite3.connect(path)
+    for _, script in MIGRATIONS[:3]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 3")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db.executemany(
+        "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles, "
+        "person_id) VALUES (?, 'vcard', ?, 'Ann', 'h', 1, ?, 1)",
+        [
+            (1, "uid:1", '[["email","ann@work.example"]]'),
+            (2, "uid:2", '[["email","ann@home.example"]]'),
+        ],
+    )
+    db.executemany(
+        "INSERT INTO email_index (email, contact_id) VALUES (?, ?)",
+        [("ann@work.example", 1), ("ann@home.example", 2)],
+    )
+    db.execute("INSERT INTO merges VALUES (1, 2, '2026-02-01T00:00:00+00:00')")
+    db.executemany(
+        "INSERT INTO interactions (key, kind, value, at, direction, channel, source, name, "
+        "import_seq) VALUES (?, 'email', ?, ?, ?, 'email', 'mbox', '', 1)",
+        [
+            ("<m1>", "ann@work.example", "2026-03-01T12:00:00+00:00", "outbound"),
+            ("<m1>", "ann@home.example", "2026-03-01T12:00:00+00:00", "outbound"),
+            ("<m2>", "ann@home.example", "2026-04-02T09:00:00+00:00", "inbound"),
+            ("<m3>", "bob@example.com", "2026-05-01T09:00:00+00:00", "inbound"),
+        ],
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        assert store.interaction_count() == 4
+        [ann] = store.people()
+        assert (ann.history.total, ann.history.outbound, ann.history.inbound) == (2, 1, 1)
+        with store.transaction():
+            assert store.refresh_histories() == 1  # the first command after the upgrade
+            assert store.refresh_histories() == 0
+        [ann] = store.people()
+        assert ann.history.total == 2
+        # Bob's record arrives later: the exchange kept from before the upgrade is his.
+        import_file(store, source(tmp_path, "b", card("Bob", "bob@example.com")))
+        resolve(store)
+        bob = next(p for p in store.people() if p.name == "Bob")
+        assert bob.history.total == 1
+        assert bob.history.last is not None
+        assert bob.history.last.at == datetime(2026, 5, 1, 9, tzinfo=UTC)
