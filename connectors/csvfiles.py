@@ -12,9 +12,12 @@ import csv
 import hashlib
 import io
 import re
+from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, time, tzinfo
+from itertools import islice
 from pathlib import Path
 from typing import ClassVar, TextIO
 
@@ -600,9 +603,28 @@ class InteractionsCsvConnector(CsvConnector):
     required = frozenset({"date", "email"})
     orphans: Orphans = "contact"
 
+    #: Set on the copy that reads the file again for `Occurrences`: its keys carry no count.
+    _replay = False
+
+    def read_file(self) -> Iterator[Record]:
+        self._occurrences = Occurrences(None if self._replay else self._digests)
+        yield from super().read_file()
+
     def read(self, stream: TextIO) -> Iterator[Record]:
-        self._occurrences: dict[str, int] = {}
-        yield from super().read(stream)
+        if not hasattr(self, "_occurrences"):  # a stream that cannot be read again
+            self._occurrences = Occurrences(None)
+        try:
+            yield from super().read(stream)
+        finally:
+            del self._occurrences
+
+    def _digests(self) -> Generator[str]:
+        """The digest of every exchange of the file, in order, read again from its start."""
+        again = type(self)(self.path, self.options)
+        again._replay = True
+        for record in again.read_file():
+            if isinstance(record, Interaction):
+                yield record.key.split(":")[1]
 
     def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
         lowered = {k.lower(): v for k, v in row.items()}
@@ -626,11 +648,10 @@ class InteractionsCsvConnector(CsvConnector):
             return
         channel = (lowered.get("channel", "") or "manual").lower()
         identity = f"{at.isoformat()}|{email}|{direction}|{channel}"
+        digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
         # Two identical rows are two exchanges (two calls that day); re-reading the file must
         # still give the same keys, so the key counts occurrences instead of using line numbers.
-        seen = self._occurrences.get(identity, 0) + 1
-        self._occurrences[identity] = seen
-        digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
+        seen = 0 if self._replay else self._occurrences.seen(at, digest)
         yield Interaction(
             at=at,
             direction=as_direction(direction),
@@ -640,6 +661,71 @@ class InteractionsCsvConnector(CsvConnector):
             key=f"interactions:{digest}:{seen}",
             name=lowered.get("name", ""),
         )
+
+
+class Occurrences:
+    """How many times each exchange has occurred so far in a file: the count in its key.
+
+    Counting needs the rows seen so far, and a file of ten million rows would hold them all. A
+    file in date order (either way, as logs and exports are) does not need to: identical rows
+    share their instant, so only the current instant's rows are kept. The first row out of order
+    reads the file again (`again`): once for a 64-bit fingerprint of every exchange (8 bytes a
+    row, sorted by numpy to find those occurring more than once), then up to this row for their
+    counts; from there on only the rows that repeat are counted. Either way every count is
+    what counting every row gives, so keys stay what earlier imports stored. Without `again` (a
+    stream read once) every row is counted, in memory that grows with the file.
+
+    Exchanges are told apart by the 80-bit digest of what makes them one (instant, address,
+    direction, channel), the digest their key holds.
+    """
+
+    def __init__(self, again: Callable[[], Generator[str]] | None) -> None:
+        self._again = again
+        self._counts: dict[str, int] = {}
+        self._instant: datetime | None = None
+        self._order = 0  # 1 the file goes forward in time, -1 backward, 0 not known yet
+        self._done = 0  # exchanges counted
+        self._repeated: set[int] | None = None if again else set()  # fingerprints, once known
+        self._all = again is None
+
+    def seen(self, at: datetime, digest: str) -> int:
+        """The occurrence of this exchange that this row is: 1 for its first."""
+        if self._repeated is None and at != self._instant:
+            if self._instant is not None:
+                step = 1 if at > self._instant else -1
+                if self._order and step != self._order:
+                    self._read_again()
+                self._order = step
+            self._instant = at
+            if self._repeated is None:
+                self._counts.clear()
+        self._done += 1
+        repeated = self._repeated
+        if repeated is not None and not self._all and _fingerprint(digest) not in repeated:
+            return 1
+        count = self._counts.get(digest, 0) + 1
+        self._counts[digest] = count
+        return count
+
+    def _read_again(self) -> None:
+        import numpy as np  # only a file out of date order pays for it
+
+        assert self._again is not None
+        prints = array("Q", (_fingerprint(d) for d in self._again()))
+        ordered = np.sort(np.frombuffer(prints, dtype=np.uint64))
+        del prints
+        twice = ordered[1:][ordered[1:] == ordered[:-1]]
+        self._repeated = {int(f) for f in np.unique(twice)}
+        del ordered, twice
+        self._counts = {}
+        with closing(self._again()) as digests:
+            for digest in islice(digests, self._done):
+                if _fingerprint(digest) in self._repeated:
+                    self._counts[digest] = self._counts.get(digest, 0) + 1
+
+
+def _fingerprint(digest: str) -> int:
+    return int(digest[:16], 16)
 
 
 def parse_instant(text: str, zone: tzinfo) -> datetime | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,6 +179,48 @@ def test_identical_interaction_rows_are_two_exchanges_with_stable_keys(tmp_path:
     ]
     assert len(set(first)) == 2
     assert first == again
+
+
+def _log(rows: list[tuple[str, str]]) -> str:
+    return "date,email,direction,channel\n" + "".join(f"{d},{e},outbound,call\n" for d, e in rows)
+
+
+@pytest.mark.parametrize("order", ["forward", "backward", "shuffled", "late break"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_interaction_keys_count_repeats_in_any_row_order(
+    tmp_path: Path, order: str, seed: int
+) -> None:
+    """Keys are what counting every row gives (what earlier imports stored), whether the file is
+    in date order, the other way round, shuffled, or out of order only near its end."""
+    rng = random.Random(seed)
+    days = [f"2026-01-{d:02}" for d in range(1, 29)]
+    rows = [(rng.choice(days), f"{rng.choice('abc')}@x.org") for _ in range(400)]
+    if order == "forward":
+        rows.sort()
+    elif order == "backward":
+        rows.sort(reverse=True)
+    elif order == "late break":
+        rows.sort()
+        rows.append(rows[17])  # a repeat of a row long gone, after the file went back in time
+        rows.insert(350, rows[3])
+    path = tmp_path / "log.csv"
+    path.write_text(_log(rows))
+    every_row = [
+        r.key
+        for r in InteractionsCsvConnector(path).read(io.StringIO(path.read_text()))
+        if isinstance(r, Interaction)
+    ]
+    keys = [
+        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+    ]
+    assert keys == every_row
+    assert len(set(keys)) == len(rows)  # identical rows are separate exchanges
+    # A row added at the end leaves every earlier key as it was.
+    path.write_text(_log([*rows, rows[0]]))
+    grown = [
+        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+    ]
+    assert grown[:-1] == keys and grown[-1] not in keys
 
 
 def test_unknown_header_is_one_clear_error() -> None:
