@@ -214,6 +214,37 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         INSERT INTO stale_handles (kind, value) SELECT DISTINCT kind, value FROM interactions
         """,
     ),
+    (
+        5,
+        """
+        -- person_stats kept a person's last 400 days as JSON, a list of lists: a report over
+        -- a hundred thousand people spent most of its time decoding them. They are packed now
+        -- (pipeline.model.Timeline): `moments`, the instants as 8-byte integers, and `codes`,
+        -- three small integers an exchange. `names` is JSON, the channel counts and the words
+        -- the codes index: [[[channel, count], ...], [word, ...]]. The latest exchange has its
+        -- own columns. The table holds nothing but what the exchanges give: it is worked out
+        -- again by the first command after the upgrade.
+        DROP TABLE person_stats;
+        CREATE TABLE person_stats (
+            person_id INTEGER PRIMARY KEY,
+            total INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            last_direction TEXT NOT NULL,
+            last_channel TEXT NOT NULL,
+            last_source TEXT NOT NULL,
+            outbound INTEGER NOT NULL,
+            inbound INTEGER NOT NULL,
+            mutual INTEGER NOT NULL,
+            names TEXT NOT NULL,
+            moments BLOB NOT NULL,
+            codes BLOB NOT NULL,
+            recent_from TEXT
+        );
+        INSERT OR IGNORE INTO stale_people (person_id)
+            SELECT DISTINCT coalesce(person_id, id) FROM contacts
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

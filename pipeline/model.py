@@ -7,6 +7,8 @@ them; the stages after it work on `Person` views built from the store.
 from __future__ import annotations
 
 import hashlib
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -333,6 +335,9 @@ class InteractionSummary:
 #: A person's history keeps every exchange this far back from their latest one: windows of a
 #: year (and the 90 days of a report) are counted from it, whatever the person's past holds.
 RECENT = timedelta(days=400)
+#: How far back from its end a history as of a past instant (`History.until`) counts every
+#: exchange: the windows that rules and reports count in (a report's 90 days, a year) fit.
+REACH = timedelta(days=365)
 #: Exchanges at one instant, in the order the latest of them is told: received, sent, met.
 _RANK: dict[str, int] = {"inbound": 0, "outbound": 1, "mutual": 2}
 
@@ -344,15 +349,92 @@ def exchange_order(item: InteractionSummary) -> tuple[datetime, int, str, str]:
     return (item.at, _RANK.get(item.direction, 0), item.channel, item.source)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_DIRECTION_CODE: dict[str, int] = {"outbound": 0, "inbound": 1, "mutual": 2}
+
+
+def micros(moment: datetime) -> int:
+    """An aware instant as microseconds since the epoch (what a Timeline keeps)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Exchanges in order (`exchange_order`), packed: a person's last 400 days can hold a
+    hundred thousand exchanges, and a report over a hundred thousand people reads them all, so
+    they are not objects but an array of instants (microseconds since the epoch, searched by
+    bisection) and three codes each: direction, channel and source, the last two indexes into
+    `words`. An exchange becomes an InteractionSummary only when one is asked for."""
+
+    moments: array[int] = field(default_factory=lambda: array("q"))
+    #: Three codes an exchange; bytes ("B"), or "I" when more than 255 names need telling apart.
+    codes: array[int] = field(default_factory=lambda: array("B"))
+    words: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, ordered: Iterable[InteractionSummary]) -> Timeline:
+        """The timeline of exchanges already in order."""
+        moments = array("q")
+        codes: list[int] = []
+        index: dict[str, int] = {}
+        for item in ordered:
+            moments.append(micros(item.at))
+            channel = index.setdefault(item.channel, len(index))
+            source = index.setdefault(item.source, len(index))
+            codes += (_DIRECTION_CODE[item.direction], channel, source)
+        return cls(moments, array(code_type(len(index)), codes), tuple(index))
+
+    def __len__(self) -> int:
+        return len(self.moments)
+
+    def __getitem__(self, i: int) -> InteractionSummary:
+        direction, channel, source = self.codes[3 * i : 3 * i + 3]
+        return InteractionSummary(
+            _EPOCH + self.moments[i] * _MICROSECOND,
+            DIRECTIONS[direction],
+            self.words[channel],
+            self.words[source],
+        )
+
+    def __iter__(self) -> Iterator[InteractionSummary]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Timeline) and list(self) == list(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.moments))
+
+    def before(self, moment: datetime) -> int:
+        """How many exchanges are earlier than `moment`."""
+        return bisect_left(self.moments, micros(moment))
+
+    def head(self, count: int) -> Timeline:
+        """The first `count` exchanges."""
+        return Timeline(self.moments[:count], self.codes[: 3 * count], self.words)
+
+    def tail(self, start: int) -> Iterator[tuple[Direction, str]]:
+        """Direction and channel of every exchange from index `start` on."""
+        codes, words = self.codes, self.words
+        for i in range(3 * start, len(codes), 3):
+            yield DIRECTIONS[codes[i]], words[codes[i + 1]]
+
+
+def code_type(names: int) -> str:
+    """The array type of a Timeline's codes when it names `names` channels and sources."""
+    return "B" if names <= 255 else "I"
+
+
 @dataclass(frozen=True, slots=True)
 class History:
     """A person's exchanges as rules and reports count them, in a size that does not grow with
     the years: totals over their whole history, and every exchange of the `RECENT` days up to
     the latest one.
 
-    `last` is the latest exchange (ties: see `exchange_order`). `recent` holds, in time order, every
-    exchange at or after `recent_from` (None: every exchange). A history as of a past instant
-    is `until(end)`.
+    `last` is the latest exchange (ties: see `exchange_order`). `recent` holds, in that order,
+    every exchange at or after `recent_from` (None: every exchange). A history as of a past
+    instant is `until(end)`.
     """
 
     total: int = 0
@@ -362,7 +444,7 @@ class History:
     inbound: int = 0
     mutual: int = 0
     channels: tuple[tuple[str, int], ...] = ()
-    recent: tuple[InteractionSummary, ...] = ()
+    recent: Timeline = field(default_factory=Timeline)
     recent_from: datetime | None = None
 
     @classmethod
@@ -384,7 +466,9 @@ class History:
             inbound=directions["inbound"],
             mutual=directions["mutual"],
             channels=tuple(sorted(channels.items())),
-            recent=tuple(e for e in ordered if e.at >= start) if cut else tuple(ordered),
+            recent=Timeline.of(e for e in ordered if e.at >= start)
+            if cut
+            else Timeline.of(ordered),
             recent_from=start if cut else None,
         )
 
@@ -399,29 +483,33 @@ class History:
 
     def until(self, end: datetime) -> History | None:
         """The history as of `end` (exchanges at or after it do not count), or None when this
-        summary cannot tell it (the latest exchange before `end` is older than `recent`)."""
+        summary cannot tell it: `recent` does not reach back to `REACH` before `end`, so the
+        exchanges of the year before `end` (or the latest one before it) are not all here."""
         if self.last is None or self.last.at < end:
             return self
         if self.first is not None and self.first >= end:
             return History()
-        if self.recent_from is not None and end < self.recent_from:
+        if self.recent_from is not None and end - REACH < self.recent_from:
             return None
-        kept = tuple(e for e in self.recent if e.at < end)
-        dropped = [e for e in self.recent if e.at >= end]
+        kept = self.recent.before(end)
         if not kept:
             return None
         channels = Counter(dict(self.channels))
-        channels.subtract(e.channel for e in dropped)
-        directions = Counter(e.direction for e in dropped)
+        directions: Counter[str] = Counter()
+        dropped = 0
+        for direction, channel in self.recent.tail(kept):
+            channels[channel] -= 1
+            directions[direction] += 1
+            dropped += 1
         return History(
-            total=self.total - len(dropped),
+            total=self.total - dropped,
             first=self.first,
-            last=kept[-1],
+            last=self.recent[kept - 1],
             outbound=self.outbound - directions["outbound"],
             inbound=self.inbound - directions["inbound"],
             mutual=self.mutual - directions["mutual"],
             channels=tuple(sorted((c, n) for c, n in channels.items() if n > 0)),
-            recent=kept,
+            recent=self.recent.head(kept),
             recent_from=self.recent_from,
         )
 
@@ -429,8 +517,16 @@ class History:
         """Whether `recent` holds every exchange from `start` on."""
         return self.recent_from is None or start >= self.recent_from
 
-    def since(self, start: datetime) -> list[InteractionSummary]:
-        """The exchanges from `start` on (ValueError when `recent` does not reach back there)."""
+    def count_since(self, start: datetime) -> int:
+        """How many exchanges there are from `start` on (ValueError when `recent` does not
+        reach back there)."""
+        if self.last is None or self.last.at < start:
+            return 0
         if not self.covers(start):
             raise ValueError(f"this history holds every exchange from {self.recent_from} only")
-        return [e for e in self.recent if e.at >= start]
+        return len(self.recent) - self.recent.before(start)
+
+    def since(self, start: datetime) -> list[InteractionSummary]:
+        """The exchanges from `start` on (ValueError when `recent` does not reach back there)."""
+        count = self.count_since(start)
+        return [self.recent[i] for i in range(len(self.recent) - count, len(self.recent))]

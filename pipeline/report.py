@@ -60,69 +60,49 @@ STATUS_ORDER = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
 RECENT_DAYS = 90
 
 
-def _row(
-    person: Person, assignment: Assignment, ruleset: RuleSet, as_of: date, tz: tzinfo
-) -> dict[str, object]:
-    end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
+_Row = tuple[object, ...]  # the values of STALENESS_COLUMNS, in that order
+_STATUS, _DAYS_OVERDUE, _DUE_DATE, _NAME = (
+    STALENESS_COLUMNS.index(c) for c in ("status", "days_overdue", "due_date", "name")
+)
+
+
+def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: int, as_of: date,
+         tz: tzinfo, end: datetime, window: datetime) -> _Row:  # fmt: skip
     history = person.history.until(end)
     if history is None:
         raise ValueError(f"the history of {person.name} does not reach back to {as_of}")
-    cadence = ruleset.cadence(assignment.network)
-    row: dict[str, object] = {
-        "contact_id": person.contact_id,
-        "name": person.name,
-        "email": person.email,
-        "organization": person.organization,
-        "network": assignment.network,
-        "rule": assignment.rule,
-        "cadence_days": cadence,
-        "last_contact": None,
-        "last_direction": None,
-        "last_channel": None,
-        "days_since": None,
-        "due_date": None,
-        "days_overdue": None,
-        "status": "never",
-        "interactions_90d": 0,
-        "interactions_total": history.total,
-        "first_contact": None,
-        "sources": ";".join(person.sources),
-    }
-    last = history.last
-    if last is None or history.first is None:
-        return row
+    emails, organizations = person.emails, person.organizations
+    first, last = history.first, history.last
+    if last is None or first is None:
+        return (person.contact_id, person.name, emails[0] if emails else "",
+                organizations[0] if organizations else "", assignment.network, assignment.rule,
+                cadence, None, None, None, None, None, None, "never", 0, history.total, None,
+                ";".join(person.sources))  # fmt: skip
     last_day = last.at.astimezone(tz).date()
     days_since = (as_of - last_day).days
     if days_since > cadence:
         status = "overdue"
-    elif days_since >= cadence - ruleset.due_soon_days:
+    elif days_since >= cadence - due_soon_days:
         status = "due_soon"
     else:
         status = "ok"
-    window = datetime.combine(as_of - timedelta(days=RECENT_DAYS - 1), time(0), tzinfo=tz)
-    row.update(
-        last_contact=last_day.isoformat(),
-        last_direction=last.direction,
-        last_channel=last.channel,
-        days_since=days_since,
-        due_date=(last_day + timedelta(days=cadence)).isoformat(),
-        days_overdue=max(0, days_since - cadence),
-        status=status,
-        interactions_90d=len(history.since(window)),
-        first_contact=history.first.astimezone(tz).date().isoformat(),
-    )
-    return row
+    return (person.contact_id, person.name, emails[0] if emails else "",
+            organizations[0] if organizations else "", assignment.network, assignment.rule,
+            cadence, last_day.isoformat(), last.direction, last.channel, days_since,
+            (last_day + timedelta(days=cadence)).isoformat(), max(0, days_since - cadence),
+            status, history.count_since(window), history.total,
+            first.astimezone(tz).date().isoformat(), ";".join(person.sources))  # fmt: skip
 
 
-def _sort_key(row: Mapping[str, object]) -> tuple[object, ...]:
-    status = str(row["status"])
-    name = str(row["name"]).casefold()
+def _sort_key(row: _Row) -> tuple[object, ...]:
+    status = str(row[_STATUS])
+    name = str(row[_NAME]).casefold()
     if status == "overdue":
-        overdue = row["days_overdue"]
+        overdue = row[_DAYS_OVERDUE]
         return (0, -int(overdue) if isinstance(overdue, int) else 0, name)
     if status == "never":
         return (2, "", name)
-    return (STATUS_ORDER[status], str(row["due_date"]), name)
+    return (STATUS_ORDER[status], str(row[_DUE_DATE]), name)
 
 
 def staleness(
@@ -137,9 +117,19 @@ def staleness(
     Sorted: overdue (most overdue first), due_soon (soonest due first), never, ok.
     """
     unassigned = Assignment(UNASSIGNED, "")
-    rows = [_row(p, assignments.get(p.contact_id, unassigned), ruleset, as_of, tz) for p in people]
+    end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
+    window = datetime.combine(as_of - timedelta(days=RECENT_DAYS - 1), time(0), tzinfo=tz)
+    cadences = {name: ruleset.cadence(name) for name in (*ruleset.network_names, UNASSIGNED)}
+    due_soon = ruleset.due_soon_days
+    rows = []
+    for person in people:
+        assignment = assignments.get(person.contact_id, unassigned)
+        cadence = cadences.get(assignment.network)
+        if cadence is None:
+            cadence = cadences[assignment.network] = ruleset.cadence(assignment.network)
+        rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window))
     rows.sort(key=_sort_key)
-    frame = pd.DataFrame(rows, columns=list(STALENESS_COLUMNS))
+    frame = pd.DataFrame.from_records(rows, columns=list(STALENESS_COLUMNS))
     for column in _INT_COLUMNS:
         frame[column] = frame[column].astype("Int64")
     return frame

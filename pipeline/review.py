@@ -162,7 +162,7 @@ def review_rows(
                 ";".join(p.labels),
                 ";".join(p.sources),
                 last.astimezone(tz).date().isoformat() if last else "",
-                str(len(history.since(year_ago))),
+                str(history.count_since(year_ago)),
                 str(history.outbound),
                 str(history.inbound),
                 str(history.mutual),

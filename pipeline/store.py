@@ -11,12 +11,14 @@ import json
 import os
 import sqlite3
 import sys
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import NetgardenError
 from pipeline.files import write_private
@@ -24,6 +26,7 @@ from pipeline.identity import MAX_SUGGESTION_GROUP, resolve, similar_pairs, sugg
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import (
     DIRECTIONS,
+    RECENT,
     Contact,
     Direction,
     ExchangeRow,
@@ -34,10 +37,12 @@ from pipeline.model import (
     InteractionSummary,
     Person,
     Problem,
+    Timeline,
+    code_type,
     content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
-from pipeline.people import RecordRow, StoredExchange, build_people, histories, owners
+from pipeline.people import RecordRow, build_people, owners
 
 _CHUNK = 500
 #: Seconds a command that writes waits for another writer before it gives up.
@@ -137,7 +142,9 @@ class Store:
         return int(row[0])
 
     def migrate(self) -> None:
-        """Apply every migration newer than the store, each in its own transaction."""
+        """Apply every migration newer than the store, each in its own transaction; then work
+        out the histories a migration left stale (a command that only reads would otherwise
+        work them out again each time it runs, until one that writes keeps them)."""
         current = self.version
         if current > LATEST:
             raise NetgardenError(
@@ -156,6 +163,9 @@ class Store:
                 self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
+        if current < LATEST:
+            with self.transaction():
+                self.refresh_histories()
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -608,8 +618,9 @@ class Store:
         fresh = self._stale_histories(records, owner)
         self._note_ownerless(owner)
         self.db.executemany(
-            "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last, outbound, "
-            "inbound, mutual, channels, recent, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
+            "last_direction, last_channel, last_source, outbound, inbound, mutual, names, "
+            "moments, codes, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (_stats_row(pid, h) for pid, h in fresh.items() if h.last is not None),
         )
         self.db.executemany(
@@ -631,38 +642,43 @@ class Store:
         )
 
     def _records(self) -> list[RecordRow]:
+        rows = self.db.execute(
+            "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq, "
+            "handles FROM contacts"
+        ).fetchall()
+        # One JSON document for every record's lists: a hundred thousand json.loads calls
+        # cost more than the decoding.
+        lists = _json_each([f"[{row[6]},{row[9]}]" for row in rows])
         return [
             RecordRow(
-                int(cid),
-                int(pid) if pid is not None else int(cid),
-                str(source),
-                str(name),
-                str(organization),
-                str(title),
-                tuple(json.loads(labels)),
-                str(notes),
-                int(seq),
-                tuple((str(kind), str(value)) for kind, value in json.loads(handles)),
+                cid,
+                cid if pid is None else pid,
+                source,
+                name,
+                organization,
+                title,
+                tuple(labels),
+                notes,
+                seq,
+                tuple(map(tuple, handles)),
             )
-            for cid, pid, source, name, organization, title, labels, notes, seq, handles in (
-                self.db.execute(
-                    "SELECT id, person_id, source, name, organization, title, labels, notes, "
-                    "import_seq, handles FROM contacts"
-                )
-            )
+            for (cid, pid, source, name, organization, title, _, notes, seq, _), (
+                labels,
+                handles,
+            ) in zip(rows, lists, strict=True)
         ]
 
     def _histories(
         self, records: list[RecordRow], owner: dict[tuple[str, str], int]
     ) -> dict[int, History]:
         """Every person's History over all time, from person_stats where it is fresh."""
-        known = {
-            int(row[0]): _history(row)
-            for row in self.db.execute(
-                "SELECT person_id, total, first_at, last, outbound, inbound, mutual, channels, "
-                "recent, recent_from FROM person_stats"
-            )
-        }
+        rows = self.db.execute(
+            "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
+            "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
+            "FROM person_stats"
+        ).fetchall()
+        names = _json_each([row[10] for row in rows])
+        known = {row[0]: _history(row, n) for row, n in zip(rows, names, strict=True)}
         if self._anything_stale():
             known.update(self._stale_histories(records, owner))
         return known
@@ -707,20 +723,62 @@ class Store:
         owner: dict[tuple[str, str], int],
         until: datetime | None,
     ) -> History:
-        """One person's History from their own exchanges (those before `until`)."""
-        directions: dict[str, Direction] = {d: d for d in DIRECTIONS}
-        instant = datetime.fromisoformat
+        """One person's History from their own exchanges (those before `until`), each message
+        counted once however many of their handles it reached (the one that sorts last by
+        `exchange_order` stands for it).
+
+        SQLite counts: a person's exchanges can number hundreds of thousands, and only the
+        last 400 days of them (`RECENT`) come into Python."""
+        held = [h for h in handles if owner.get(h) == pid]
+        if not held:
+            return History()
         limit = _utc_text(until) if until is not None else "9999"
-        rows = [
-            StoredExchange(str(key), kind, value, instant(at), directions[direction], channel, src)
-            for kind, value in handles
-            for key, at, direction, channel, src in self.db.execute(
-                "SELECT key, at, direction, channel, source FROM interactions "
-                "WHERE kind = ? AND value = ? AND at < ?",
-                (kind, value, limit),
+        # One handle holds a message once (its key is the table's), several may hold it twice.
+        where = " OR ".join("(kind = ? AND value = ?)" for _ in held)
+        params = [x for handle in held for x in handle] + [limit]
+        rows = (
+            "SELECT key, at, direction, channel, source FROM interactions "
+            f"WHERE ({where}) AND at < ?"
+        )
+        if len(held) > 1:
+            rows = (
+                "SELECT at, direction, channel, source FROM (SELECT *, row_number() OVER "
+                f"(PARTITION BY key ORDER BY at DESC, {_RANK_SQL} DESC, channel DESC, "
+                f"source DESC) AS nth FROM ({rows})) WHERE nth = 1"
+            )
+        total, first, latest, outbound, inbound, mutual = self.db.execute(
+            "SELECT count(*), min(at), max(at), sum(direction = 'outbound'), "
+            f"sum(direction = 'inbound'), sum(direction = 'mutual') FROM ({rows})",
+            params,
+        ).fetchone()
+        if not total:
+            return History()
+        channels = self.db.execute(
+            f"SELECT channel, count(*) FROM ({rows}) GROUP BY channel ORDER BY channel", params
+        ).fetchall()
+        instant = datetime.fromisoformat
+        start = instant(latest) - RECENT
+        cut = instant(first) < start
+        directions: dict[str, Direction] = {d: d for d in DIRECTIONS}
+        recent = [
+            InteractionSummary(instant(at), directions[direction], channel, source)
+            for at, direction, channel, source in self.db.execute(
+                f"SELECT at, direction, channel, source FROM ({rows}) WHERE at >= ? "
+                f"ORDER BY at, {_RANK_SQL}, channel, source",
+                [*params, _utc_text(start) if cut else ""],
             )
         ]
-        return histories(owner, rows).get(pid, History())
+        return History(
+            total=total,
+            first=instant(first),
+            last=recent[-1],
+            outbound=outbound,
+            inbound=inbound,
+            mutual=mutual,
+            channels=tuple((str(c), int(n)) for c, n in channels),
+            recent=Timeline.of(recent),
+            recent_from=start if cut else None,
+        )
 
     def find_people(self, who: str) -> list[int]:
         """Person ids matching a contact id (as `contacts` shows it), an e-mail address, else a
@@ -918,44 +976,67 @@ def _handles_by_person(owner: dict[tuple[str, str], int]) -> dict[int, list[tupl
     return found
 
 
-def _summary(item: list[str]) -> InteractionSummary:
-    at, direction, channel, source = item
-    return InteractionSummary(datetime.fromisoformat(at), _direction(direction), channel, source)
+def _json_each(texts: list[str]) -> list[Any]:
+    """Each JSON text decoded, in one call."""
+    return json.loads(f"[{','.join(texts)}]") if texts else []
 
 
-def _history(row: Sequence[object]) -> History:
-    """A History from its person_stats row (see `_stats_row`)."""
-    _, total, first_at, last, outbound, inbound, mutual, channels, recent, recent_from = row
+def _history(row: Sequence[Any], names: Any) -> History:
+    """A History from its person_stats row (see `_stats_row`) and its `names`, decoded."""
+    (_, total, first_at, last_at, direction, channel, source, outbound, inbound, mutual, _,
+     moments, codes, recent_from) = row  # fmt: skip
+    channels, words = names
+    packed_moments = array("q")
+    packed_moments.frombytes(moments)
+    packed_codes = array(code_type(len(words)))
+    packed_codes.frombytes(codes)
+    if BIG_ENDIAN:  # the store keeps them little-endian, whatever machine wrote it
+        packed_moments.byteswap()
+        packed_codes.byteswap()
     return History(
-        total=int(str(total)),
-        first=datetime.fromisoformat(str(first_at)),
-        last=_summary(json.loads(str(last))),
-        outbound=int(str(outbound)),
-        inbound=int(str(inbound)),
-        mutual=int(str(mutual)),
-        channels=tuple((str(c), int(n)) for c, n in json.loads(str(channels))),
-        recent=tuple(_summary(item) for item in json.loads(str(recent))),
-        recent_from=datetime.fromisoformat(str(recent_from)) if recent_from else None,
+        total=total,
+        first=datetime.fromisoformat(first_at),
+        last=InteractionSummary(datetime.fromisoformat(last_at), direction, channel, source),
+        outbound=outbound,
+        inbound=inbound,
+        mutual=mutual,
+        channels=tuple(map(tuple, channels)),
+        recent=Timeline(packed_moments, packed_codes, tuple(words)),
+        recent_from=datetime.fromisoformat(recent_from) if recent_from else None,
     )
 
 
 def _stats_row(pid: int, history: History) -> tuple[object, ...]:
-    def summary(item: InteractionSummary) -> list[str]:
-        return [_utc_text(item.at), item.direction, item.channel, item.source]
-
-    assert history.last is not None and history.first is not None
+    last, first, recent = history.last, history.first, history.recent
+    assert last is not None and first is not None
     return (
         pid,
         history.total,
-        _utc_text(history.first),
-        _to_json(summary(history.last)),
+        _utc_text(first),
+        _utc_text(last.at),
+        last.direction,
+        last.channel,
+        last.source,
         history.outbound,
         history.inbound,
         history.mutual,
-        _to_json([list(c) for c in history.channels]),
-        _to_json([summary(e) for e in history.recent]),
+        _to_json([[list(c) for c in history.channels], list(recent.words)]),
+        _little_endian(recent.moments),
+        _little_endian(recent.codes),
         _utc_text(history.recent_from) if history.recent_from else None,
     )
+
+
+BIG_ENDIAN = sys.byteorder == "big"
+#: pipeline.model's exchange_order of directions, for SQL: received, sent, met.
+_RANK_SQL = "CASE direction WHEN 'mutual' THEN 2 WHEN 'outbound' THEN 1 ELSE 0 END"
+
+
+def _little_endian(packed: array[int]) -> bytes:
+    if BIG_ENDIAN:
+        packed = array(packed.typecode, packed)
+        packed.byteswap()
+    return packed.tobytes()
 
 
 def _utc_text(moment: datetime) -> str:

@@ -132,7 +132,7 @@ def _draw(
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
     history = as_of_end(person, end)
     last = history.last.at if history.last is not None else None
-    year = len(history.since(end - timedelta(days=365)))
+    year = history.count_since(end - timedelta(days=365))
     lines: list[Text] = [
         Text(f"netgarden triage: {state.index + 1} of {len(state.people)}", style="bold"),
         Text(""),

@@ -40,7 +40,11 @@ id = "regulars"
 network = "regulars"
 when = { min_interactions = 4, channel = ["call"] }
 """
-DATES = [date(2015, 1, 1), date(2020, 6, 15), date(2026, 11, 15), date(2031, 1, 1)]
+# Before the first exchange, in the middle, today, after the last; and a date every 97 days
+# between, so that every window of a report falls across where a kept history starts.
+DATES = [date(2015, 1, 1), date(2020, 6, 15), date(2026, 11, 15), date(2031, 1, 1)] + [
+    date(2018, 1, 1) + timedelta(days=97 * k) for k in range(35)
+]
 
 
 def _records(rng: random.Random) -> list[Contact]:
