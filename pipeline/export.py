@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.cells import neutralize
+from pipeline.cells import FORMULA_STARTS, neutralize
 from pipeline.files import write_private
 
 # What makes text in a table cell more than text: emphasis, code, links and images, table bars,
 # strike-through (HTML is made entities first).
 _MARKDOWN = re.compile(r"[\\`*_\[\]|~]")
+# A line that starts like a formula (see pipeline.cells), in a column's cells joined by lines.
+_FORMULA_START = re.compile("^[" + re.escape("".join(FORMULA_STARTS)) + "]", re.MULTILINE)
 
 
 def cell(value: object) -> str:
@@ -38,9 +40,25 @@ def cell(value: object) -> str:
     return str(value)
 
 
-def rows_of(frame: pd.DataFrame) -> list[list[str]]:
-    """The frame's rows as lists of cell texts (not yet neutralized)."""
-    return [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+def column_texts(series: pd.Series) -> list[str]:
+    """A column's values as cell texts (not yet neutralized), a column at a time: a report of
+    a hundred thousand people has two million cells."""
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return [str(v) for v in series.astype("string").fillna("")]
+    return [cell(v) for v in series.tolist()]
+
+
+def rows_of(frame: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The frame's rows as tuples of cell texts (not yet neutralized)."""
+    return list(zip(*(column_texts(frame[name]) for name in frame.columns), strict=True))
+
+
+def neutralized(column: list[str]) -> list[str]:
+    """A column's cells made safe for a spreadsheet (`neutralize`); one search of the whole
+    column finds whether any cell could need it, which most columns do not."""
+    if not _FORMULA_START.search("\n".join(column)):
+        return column
+    return [neutralize(c) for c in column]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
@@ -54,7 +72,13 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) 
 
 
 def frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
-    write_csv(path, list(frame.columns), rows_of(frame))
+    """`write_csv` of a frame, a column at a time."""
+    columns = [neutralized(column_texts(frame[name])) for name in frame.columns]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([str(c) for c in frame.columns])
+    writer.writerows(zip(*columns, strict=True))
+    write_private(path, out.getvalue())
 
 
 def frame_to_markdown(frame: pd.DataFrame) -> str:
