@@ -301,3 +301,52 @@ def test_migration_4_keeps_every_exchange_and_a_merge_of_a_schema_3_store(tmp_pa
         assert bob.history.total == 1
         assert bob.history.last is not None
         assert bob.history.last.at == datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def test_migration_5_repacks_the_histories_of_a_schema_4_store(tmp_path: Path) -> None:
+    """A store written with person_stats as JSON: its histories are worked out again, packed,
+    and a report as of any date reads them as before."""
+    path = tmp_path / "v4.sqlite"
+    db = sqlite3.connect(path)
+    for _, script in MIGRATIONS[:4]:
+        for statement in script.split(";"):
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 4")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db.execute(
+        "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles) "
+        "VALUES (1, 'vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
+    )
+    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
+    exchanges = [
+        ("<a>", "2019-05-01T09:00:00+00:00", "outbound", "email"),
+        ("<b>", "2026-03-01T12:00:00+00:00", "inbound", "email"),
+        ("<c>", "2026-03-01T12:00:00+00:00", "mutual", "meeting"),
+    ]
+    db.executemany(
+        "INSERT INTO interactions (key, kind, value, at, direction, channel, source, name, "
+        "import_seq) VALUES (?, 'email', 'ann@example.com', ?, ?, ?, 'mbox', '', 1)",
+        exchanges,
+    )
+    db.execute("INSERT INTO counters VALUES ('interactions', 3) ON CONFLICT DO UPDATE SET value=3")
+    db.execute(  # what schema 4 kept, JSON lists
+        "INSERT INTO person_stats VALUES (1, 3, '2019-05-01T09:00:00+00:00', "
+        '\'["2026-03-01T12:00:00+00:00","mutual","meeting","mbox"]\', 1, 1, 1, '
+        "'[[\"email\",2],[\"meeting\",1]]', '[]', '2025-01-25T12:00:00+00:00')"
+    )
+    db.execute("DELETE FROM stale_people")
+    db.execute("DELETE FROM stale_handles")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        [ann] = store.people()
+        history = ann.history
+        assert (history.total, history.outbound, history.inbound, history.mutual) == (3, 1, 1, 1)
+        assert history.last is not None
+        assert (history.last.direction, history.last.channel) == ("mutual", "meeting")
+        assert [e.channel for e in history.recent] == ["email", "meeting"]
+        [past] = store.people(until=datetime(2020, 1, 1, tzinfo=UTC))
+        assert (past.history.total, past.lifetime.total) == (1, 3)
+        with store.transaction():
+            assert store.refresh_histories() == 0
