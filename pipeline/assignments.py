@@ -43,9 +43,12 @@ def listed(config: Config, overrides: Overrides, as_of: date) -> list[Person]:
     ignored ones, and discovered people once the relationship is two-way or once the user
     decided where they belong."""
     policy = config.mail_policy()
+    people = everyone(config, as_of)
+    if not overrides and not policy.ignores_any:
+        return [p for p in people if p.listed]
     return [
         p
-        for p in everyone(config, as_of)
+        for p in people
         if not ignored(p, overrides, policy) and (p.listed or overrides.of(p) is not None)
     ]
 

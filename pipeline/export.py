@@ -44,8 +44,13 @@ def column_texts(series: pd.Series) -> list[str]:
     """A column's values as cell texts (not yet neutralized), a column at a time: a report of
     a hundred thousand people has two million cells."""
     if pd.api.types.is_integer_dtype(series.dtype):
-        return [str(v) for v in series.astype("string").fillna("")]
-    return [cell(v) for v in series.tolist()]
+        missing = series.isna().to_numpy()
+        texts: list[str] = series.to_numpy(dtype="int64", na_value=0).astype(str).tolist()
+        if missing.any():
+            for i in missing.nonzero()[0].tolist():
+                texts[i] = ""
+        return texts
+    return [v if type(v) is str else "" if v is None else cell(v) for v in series.tolist()]
 
 
 def rows_of(frame: pd.DataFrame) -> list[tuple[str, ...]]:

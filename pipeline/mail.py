@@ -168,6 +168,12 @@ class MailPolicy:
             self._verdicts[email] = known
         return known
 
+    @property
+    def ignores_any(self) -> bool:
+        """Whether the user asked to ignore any address or domain at all."""
+        addresses, domains = self._ignored
+        return bool(addresses or domains)
+
     def is_ignored(self, email: str) -> bool:
         """Whether the user asked to ignore this address or its domain."""
         addresses, domains = self._ignored

@@ -56,11 +56,18 @@ class StoredExchange(NamedTuple):
 def owners(records: Iterable[RecordRow]) -> dict[tuple[str, str], int]:
     """Whose each handle is: the person with the smallest id among those holding it (a phone
     two people share counts for the older one)."""
+    return handle_owners((r.person_id, r.handles) for r in records)
+
+
+def handle_owners(
+    held: Iterable[tuple[int, Iterable[tuple[str, str]]]],
+) -> dict[tuple[str, str], int]:
+    """`owners` of (person id, handles) pairs."""
     owner: dict[tuple[str, str], int] = {}
-    for record in records:
-        for handle in record.handles:
-            if handle not in owner or record.person_id < owner[handle]:
-                owner[handle] = record.person_id
+    for pid, handles in held:
+        for handle in handles:
+            if handle not in owner or pid < owner[handle]:
+                owner[handle] = pid
     return owner
 
 
@@ -96,8 +103,8 @@ def build_people(
     me: frozenset[str] = frozenset(),
     lifetimes: Mapping[int, History] | None = None,
 ) -> list[Person]:
-    """Every person of `records`, by contact id, with their History from `known` (none: no
-    exchange).
+    """Every person of `records` (in person order, as the store gives them), by contact id,
+    with their History from `known` (none: no exchange).
 
     `me` are the user's own addresses: whoever holds one is the user, not a person (their
     exchanges are not exchanges, whatever an import believed when it stored them).
@@ -107,24 +114,39 @@ def build_people(
     oldest, so `emails[0]` is the primary address; the name is the most recent record's,
     except that an address-book name wins over a name an exchange brought.
     """
-    by_person: dict[int, list[RecordRow]] = defaultdict(list)
-    for record in records:
-        by_person[record.person_id].append(record)
-    mine = {
-        pid
-        for pid, held in by_person.items()
-        if me and any(kind == "email" and value in me for r in held for kind, value in r.handles)
-    }
     empty = History()
     every = lifetimes if lifetimes is not None else known
-    return [
-        _person(pid, by_person[pid], known.get(pid, empty), every.get(pid, empty))
-        for pid in sorted(by_person)
-        if pid not in mine
-    ]
+    people: list[Person] = []
+    held: list[RecordRow] = []
+    for record in records:
+        if held and record.person_id != held[0].person_id:
+            _add(people, held, known, every, me, empty)
+            held = []
+        held.append(record)
+    if held:
+        _add(people, held, known, every, me, empty)
+    return people
+
+
+def _add(
+    people: list[Person],
+    held: list[RecordRow],
+    known: Mapping[int, History],
+    every: Mapping[int, History],
+    me: frozenset[str],
+    empty: History,
+) -> None:
+    pid = held[0].person_id
+    if people and pid <= people[-1].contact_id:
+        raise ValueError("build_people takes records in person order")
+    if me and any(kind == "email" and value in me for r in held for kind, value in r.handles):
+        return
+    people.append(_person(pid, held, known.get(pid, empty), every.get(pid, empty)))
 
 
 def _person(pid: int, records: list[RecordRow], history: History, lifetime: History) -> Person:
+    if len(records) == 1:  # most people: what follows, without merging
+        return _one(pid, records[0], history, lifetime)
     records.sort(key=lambda r: (r.import_seq, r.contact_id), reverse=True)
     named = max(
         records, key=lambda r: (r.source not in FALLBACK_SOURCES, r.import_seq, r.contact_id)
@@ -152,6 +174,34 @@ def _person(pid: int, records: list[RecordRow], history: History, lifetime: Hist
         sources=tuple(sorted(sources - FALLBACK_SOURCES or sources)),
         history=history,
         lifetime=lifetime,
+    )
+
+
+def _one(pid: int, r: RecordRow, history: History, lifetime: History) -> Person:
+    """`_person` of someone with a single record."""
+    handles = r.handles
+    if len(handles) == 1 and handles[0][0] == "email":  # most records
+        emails: tuple[str, ...] = (handles[0][1],)
+        phones: tuple[str, ...] = ()
+        urls: tuple[str, ...] = ()
+    else:
+        emails = tuple(dict.fromkeys(v for k, v in handles if k == "email"))
+        phones = tuple(dict.fromkeys(v for k, v in handles if k == "phone"))
+        urls = tuple(dict.fromkeys(v for k, v in handles if k != "email" and k != "phone"))
+    return Person(
+        pid,
+        r.name,
+        emails,
+        phones,
+        urls,
+        (r.organization,) if r.organization else (),
+        (r.title,) if r.title else (),
+        _unique(r.labels) if r.labels else (),
+        (r.notes,) if r.notes else (),
+        (r.source,),
+        (),
+        history,
+        lifetime,
     )
 
 

@@ -42,7 +42,7 @@ from pipeline.model import (
     content_digest,
 )
 from pipeline.normalize import name_key, normalize_email
-from pipeline.people import RecordRow, build_people, owners
+from pipeline.people import RecordRow, build_people, handle_owners
 
 _CHUNK = 500
 #: Seconds a command that writes waits for another writer before it gives up.
@@ -595,27 +595,30 @@ class Store:
         The cost follows the number of people: a history is read from `person_stats`; only the
         people whose history is stale (new exchanges, changed records) and, with `until`, those
         with exchanges after it are worked out from their own exchanges."""
-        records = self._records()
-        owner = owners(records)
-        lifetimes = self._histories(records, owner)
-        if until is None:
-            return build_people(records, lifetimes, me)
-        handles = _handles_by_person(owner)
-        known: dict[int, History] = {}
-        for pid, history in lifetimes.items():
-            truncated = history.until(until)
-            if truncated is None:  # the report reaches back further than `recent` does
-                truncated = self._worked_out(pid, handles.get(pid, ()), owner, until)
-            known[pid] = truncated
-        return build_people(records, known, me, lifetimes)
+        lifetimes = self._histories()
+        known = lifetimes
+        if until is not None:
+            known = {}
+            pending: list[int] = []
+            for pid, history in lifetimes.items():
+                truncated = history.until(until)
+                if truncated is None:  # the report reaches back further than `recent` does
+                    pending.append(pid)
+                else:
+                    known[pid] = truncated
+            if pending:
+                owner, _ = self._owners()
+                handles = _handles_by_person(owner)
+                for pid in pending:
+                    known[pid] = self._worked_out(pid, handles.get(pid, ()), owner, until)
+        return build_people(self._record_stream(), known, me, lifetimes)
 
     def refresh_histories(self) -> int:
         """Work out again the histories gone stale (call inside a transaction); how many."""
         if not self._anything_stale():
             return 0
-        records = self._records()
-        owner = owners(records)
-        fresh = self._stale_histories(records, owner)
+        owner, present = self._owners()
+        fresh = self._stale_histories(owner, present)
         self._note_ownerless(owner)
         self.db.executemany(
             "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
@@ -642,49 +645,82 @@ class Store:
         )
 
     def _records(self) -> list[RecordRow]:
-        rows = self.db.execute(
+        """Every contact record, in person order."""
+        return list(self._record_stream())
+
+    def _record_stream(self) -> Iterator[RecordRow]:
+        """Every contact record, in person order, read a few thousand at a time: a report holds
+        people, never every record besides."""
+        cursor = self.db.execute(
             "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq, "
-            "handles FROM contacts"
-        ).fetchall()
-        # One JSON document for every record's lists: a hundred thousand json.loads calls
-        # cost more than the decoding.
-        lists = _json_each([f"[{row[6]},{row[9]}]" for row in rows])
-        return [
-            RecordRow(
-                cid,
-                cid if pid is None else pid,
-                source,
-                name,
-                organization,
-                title,
-                tuple(labels),
-                notes,
-                seq,
-                tuple(map(tuple, handles)),
-            )
+            "handles FROM contacts ORDER BY coalesce(person_id, id), id"
+        )
+        # Sources, organizations and handle kinds repeat: one string each, not one per record.
+        words: dict[str, str] = {"email": "email", "phone": "phone", "url": "url"}
+        share = words.setdefault
+        kinds = words.__getitem__
+        make = RecordRow
+        while rows := cursor.fetchmany(_RECORDS_AT_ONCE):
+            # One JSON document for the lists of many records: a json.loads call a record
+            # costs more than the decoding.
+            lists = _json_each([f"[{row[6]},{row[9]}]" for row in rows])
             for (cid, pid, source, name, organization, title, _, notes, seq, _), (
                 labels,
                 handles,
-            ) in zip(rows, lists, strict=True)
-        ]
+            ) in zip(rows, lists, strict=True):
+                yield make(
+                    cid,
+                    cid if pid is None else pid,
+                    share(source, source),
+                    name,
+                    share(organization, organization),
+                    share(title, title),
+                    tuple([share(label, label) for label in labels]) if labels else (),
+                    notes,
+                    seq,
+                    tuple([(kinds(kind), value) for kind, value in handles]),
+                )
 
-    def _histories(
-        self, records: list[RecordRow], owner: dict[tuple[str, str], int]
-    ) -> dict[int, History]:
+    def _owners(self) -> tuple[dict[tuple[str, str], int], set[int]]:
+        """Whose each handle is (pipeline.people.owners), and every person's id: from the
+        records' handles alone."""
+        rows = self.db.execute("SELECT coalesce(person_id, id), handles FROM contacts").fetchall()
+        lists = _json_each([row[1] for row in rows])
+        owner = handle_owners(
+            (pid, [(kind, value) for kind, value in handles])
+            for (pid, _), handles in zip(rows, lists, strict=True)
+        )
+        return owner, {pid for pid, _ in rows}
+
+    def _histories(self) -> dict[int, History]:
         """Every person's History over all time, from person_stats where it is fresh."""
-        rows = self.db.execute(
+        cursor = self.db.execute(
             "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
             "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
             "FROM person_stats"
-        ).fetchall()
-        names = _json_each([row[10] for row in rows])
-        known = {row[0]: _history(row, n) for row, n in zip(rows, names, strict=True)}
+        )
+        known: dict[int, History] = {}
+        # Channel and source names, and whole `names` documents, repeat from person to person:
+        # one object each, decoded once.
+        words: dict[str, str] = {}
+        decoded: dict[str, tuple[tuple[tuple[str, int], ...], tuple[str, ...]]] = {}
+        while rows := cursor.fetchmany(_RECORDS_AT_ONCE):
+            new = list({row[10] for row in rows if row[10] not in decoded})
+            for text, (channels, names) in zip(new, _json_each(new), strict=True):
+                decoded[text] = (
+                    tuple((words.setdefault(c, c), n) for c, n in channels),
+                    tuple(words.setdefault(w, w) for w in names),
+                )
+            for row in rows:
+                known[row[0]] = _history(row, decoded[row[10]], words)
+            if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat, as counts grow
+                decoded.clear()
         if self._anything_stale():
-            known.update(self._stale_histories(records, owner))
+            known.update(self._stale_histories(*self._owners()))
         return known
 
     def _stale_histories(
-        self, records: list[RecordRow], owner: dict[tuple[str, str], int]
+        self, owner: dict[tuple[str, str], int], present: set[int]
     ) -> dict[int, History]:
         """The histories of the people whose history is stale, worked out from their rows."""
         stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
@@ -692,7 +728,6 @@ class Store:
             pid = owner.get((str(kind), str(value)))
             if pid is not None:
                 stale.add(pid)
-        present = {r.person_id for r in records}
         handles = _handles_by_person(owner)
         return {
             pid: self._worked_out(pid, handles.get(pid, ()), owner, None)
@@ -920,18 +955,32 @@ class Store:
     # -- assignments ----------------------------------------------------------------------------
 
     def save_assignments(self, assignments: Iterable[tuple[int, str, str]]) -> None:
-        """Replace the stored network of every person with (person_id, network, rule)."""
+        """Replace the stored network of every person with (person_id, network, rule). Only
+        what changed is written: `classified_at` says since when a person has theirs."""
         now = _now()
-        self.db.execute("DELETE FROM assignments")
+        before = self.assignments()
+        after = {pid: (network, rule) for pid, network, rule in assignments}
         self.db.executemany(
-            "INSERT INTO assignments (person_id, network, rule, classified_at) VALUES (?, ?, ?, ?)",
-            ((pid, network, rule, now) for pid, network, rule in assignments),
+            "DELETE FROM assignments WHERE person_id = ?",
+            ((pid,) for pid in before.keys() - after.keys()),
+        )
+        self.db.executemany(
+            "INSERT OR REPLACE INTO assignments (person_id, network, rule, classified_at) "
+            "VALUES (?, ?, ?, ?)",
+            (
+                (pid, network, rule, now)
+                for pid, (network, rule) in after.items()
+                if before.get(pid) != (network, rule)
+            ),
         )
 
     def assignments(self) -> dict[int, tuple[str, str]]:
+        """The stored (network, rule) of every person, by person id."""
         return {
-            int(r[0]): (str(r[1]), str(r[2]))
-            for r in self.db.execute("SELECT person_id, network, rule FROM assignments")
+            pid: (network, rule)
+            for pid, network, rule in self.db.execute(
+                "SELECT person_id, network, rule FROM assignments"
+            )
         }
 
 
@@ -981,8 +1030,13 @@ def _json_each(texts: list[str]) -> list[Any]:
     return json.loads(f"[{','.join(texts)}]") if texts else []
 
 
-def _history(row: Sequence[Any], names: Any) -> History:
-    """A History from its person_stats row (see `_stats_row`) and its `names`, decoded."""
+def _history(
+    row: Sequence[Any],
+    names: tuple[tuple[tuple[str, int], ...], tuple[str, ...]],
+    shared: dict[str, str],
+) -> History:
+    """A History from its person_stats row (see `_stats_row`), its `names` decoded, and the
+    strings already made (`shared`)."""
     (_, total, first_at, last_at, direction, channel, source, outbound, inbound, mutual, _,
      moments, codes, recent_from) = row  # fmt: skip
     channels, words = names
@@ -996,12 +1050,17 @@ def _history(row: Sequence[Any], names: Any) -> History:
     return History(
         total=total,
         first=datetime.fromisoformat(first_at),
-        last=InteractionSummary(datetime.fromisoformat(last_at), direction, channel, source),
+        last=InteractionSummary(
+            datetime.fromisoformat(last_at),
+            _DIRECTION_OF[direction],
+            shared.setdefault(channel, channel),
+            shared.setdefault(source, source),
+        ),
         outbound=outbound,
         inbound=inbound,
         mutual=mutual,
-        channels=tuple(map(tuple, channels)),
-        recent=Timeline(packed_moments, packed_codes, tuple(words)),
+        channels=channels,
+        recent=Timeline(packed_moments, packed_codes, words),
         recent_from=datetime.fromisoformat(recent_from) if recent_from else None,
     )
 
@@ -1028,6 +1087,9 @@ def _stats_row(pid: int, history: History) -> tuple[object, ...]:
 
 
 BIG_ENDIAN = sys.byteorder == "big"
+_DIRECTION_OF: dict[str, Direction] = {d: d for d in DIRECTIONS}
+#: Contact records read from SQLite at a time.
+_RECORDS_AT_ONCE = 5000
 #: pipeline.model's exchange_order of directions, for SQL: received, sent, met.
 _RANK_SQL = "CASE direction WHEN 'mutual' THEN 2 WHEN 'outbound' THEN 1 ELSE 0 END"
 

@@ -9,6 +9,7 @@ to report it).
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
 import sqlite3
@@ -110,6 +111,10 @@ def _globals_first(args: list[str]) -> list[str]:
     return front + rest
 
 
+#: Allocations between two collections of the youngest objects (Python's default: 700).
+GC_THRESHOLD = 100_000
+
+
 class _Group(click.Group):
     """Turns typed errors into one clear line and an exit code."""
 
@@ -117,6 +122,10 @@ class _Group(click.Group):
         return super().parse_args(ctx, _globals_first(args))
 
     def invoke(self, ctx: click.Context) -> Any:
+        # A command builds a few objects per person and keeps them to its end: with the
+        # collector's default thresholds, a hundred thousand people set off hundreds of full
+        # collections that find nothing to free, a third of a report's time.
+        gc.set_threshold(GC_THRESHOLD, 50, 100)
         previous = signal.signal(signal.SIGTERM, _terminated)
         try:
             return super().invoke(ctx)

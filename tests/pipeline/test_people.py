@@ -24,7 +24,8 @@ def record(
 
 
 def people(rows: list[RecordRow], exchanges: list[StoredExchange] | None = None) -> list[Person]:
-    return build_people(rows, histories(owners(rows), exchanges or []))
+    ordered = sorted(rows, key=lambda r: (r.person_id, r.contact_id))
+    return build_people(ordered, histories(owners(rows), exchanges or []))
 
 
 def exchange(key: str, value: str, day: int, direction: str = "inbound") -> StoredExchange:
