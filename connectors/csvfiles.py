@@ -14,9 +14,10 @@ import io
 import re
 from array import array
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from datetime import UTC, date, datetime, time, tzinfo
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import ClassVar, TextIO
@@ -27,14 +28,17 @@ from connectors.textcodec import bom_encoding, head_text
 from pipeline.config import zone
 from pipeline.errors import FormatError
 from pipeline.model import (
+    AHEAD,
     DIRECTIONS,
+    EARLIEST,
     Contact,
+    ExchangeRow,
+    Exchanges,
     Handle,
     Interaction,
     Problem,
     Record,
     Skipped,
-    as_direction,
     implausible,
     plausible,
 )
@@ -47,6 +51,8 @@ from pipeline.normalize import (
     phones_and_notes,
 )
 
+#: A data row's text as the file has it (made only for a Problem: most rows never need it).
+Raw = Callable[[], str]
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _UNDECODED_WIDE = re.compile("[\udc80-\udcff\ufffd]")
 MULTI = " ::: "  # how Google joins several values in one cell
@@ -138,12 +144,17 @@ class CsvConnector(FileConnector):
         header: list[str] | None = None
         keys = KeyMaker()
         file = str(self.path)
+        undecoded = self._undecoded.search
+        # The last row read, when it was read as data: a file that ends inside it is noted.
+        tail: tuple[list[str], list[str], int] | None = None
         while True:
             feed.taken = []
             start = feed.number + 1
+            last, tail = tail, None
             try:
                 row = next(reader)
             except StopIteration:
+                tail = last
                 break
             except csv.Error as exc:
                 yield Problem(
@@ -156,9 +167,11 @@ class CsvConnector(FileConnector):
                 cells = _norm_header(row)
                 if self.matches(cells):
                     header = cells
+                    width = len(header)
+                    every_named = all(header)
                 continue
-            width = len(header)
-            if _swallowed(row, lines, width):
+            # Most rows are one line without a quote: the checks below cost them nothing.
+            if (len(lines) > 1 or '"' in lines[0]) and _swallowed(row, lines, width):
                 ran_on = len(lines) - 1
                 yield Problem(
                     file,
@@ -176,7 +189,7 @@ class CsvConnector(FileConnector):
                     feed.push_back(lines[1:])
                     reader = csv.reader(feed)
                 continue
-            if self._undecoded.search("".join(lines)):
+            if undecoded(lines[0] if len(lines) == 1 else "".join(lines)):
                 yield Problem(
                     file,
                     start,
@@ -184,7 +197,7 @@ class CsvConnector(FileConnector):
                     f"bytes that are neither UTF-8 nor {self.options.windows_codepage}",
                 )
                 continue
-            if not any(cell.strip() for cell in row):
+            if not "".join(row).strip():
                 continue
             if len(row) > width and any(cell.strip() for cell in row[width:]):
                 yield Problem(
@@ -194,22 +207,26 @@ class CsvConnector(FileConnector):
                     f"row has {len(row)} fields, the header has {width}",
                 )
                 continue
-            if feed.at_end() and _cut_short(row, lines, width):
-                self.notes.append(
-                    f"line {start}: the file ends in the middle of this row (cut short?); its "
-                    "last value may be incomplete"
-                )
-            values = {
-                name: (row[i].strip() if i < len(row) else "")
-                for i, name in enumerate(header)
-                if name
-            }
-            yield from self.records(values, start, _raw(row), keys)
+            tail = (row, lines, start)
+            if every_named and len(row) == width:
+                values = dict(zip(header, map(str.strip, row), strict=True))
+            else:
+                values = {
+                    name: (row[i].strip() if i < len(row) else "")
+                    for i, name in enumerate(header)
+                    if name
+                }
+            yield from self.records(values, start, partial(_raw, row), keys)
         if header is None:
             raise FormatError(self.path, f"no header row of {self.description} found")
+        if tail is not None and _cut_short(tail[0], tail[1], width):
+            self.notes.append(
+                f"line {tail[2]}: the file ends in the middle of this row (cut short?); its "
+                "last value may be incomplete"
+            )
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
-        """The records of one data row."""
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
+        """The records of one data row; `raw()` is its text, for a Problem."""
         raise NotImplementedError
 
     def _contact(
@@ -376,7 +393,7 @@ class GoogleCsvConnector(CsvConnector):
         names = set(header)
         return "E-mail 1 - Value" in names and ("Labels" in names or "Group Membership" in names)
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
         emails: list[str] = []
         for cell in _numbered(row, "E-mail", "Value"):
             for value in _split_multi(cell):
@@ -444,7 +461,7 @@ class OutlookCsvConnector(CsvConnector):
     description = "an Outlook CSV export"
     required = frozenset({"First Name", "Last Name", "E-mail Address"})
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
         emails: list[str] = []
         for prefix in ("E-mail", "E-mail 2", "E-mail 3"):
             address = row.get(f"{prefix} Address", "")
@@ -493,7 +510,7 @@ class ThunderbirdCsvConnector(CsvConnector):
     description = "a Thunderbird address book CSV"
     required = frozenset({"Display Name", "Primary Email"})
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
         emails: list[str] = []
         for column in ("Primary Email", "Secondary Email"):
             _add(emails, normalize_email(row.get(column, "")))
@@ -547,7 +564,7 @@ class LinkedInConnector(CsvConnector):
     description = "a LinkedIn Connections.csv"
     required = frozenset({"First Name", "Last Name", "URL", "Connected On"})
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
         email = normalize_email(row.get("Email Address", ""))
         url = normalize_url(row.get("URL", ""))
         contact = self._contact(
@@ -568,7 +585,9 @@ class LinkedInConnector(CsvConnector):
             return
         day = parse_day(connected, ("%d %b %Y", "%d-%b-%y", "%m/%d/%y", "%m/%d/%Y", "%Y-%m-%d"))
         if day is None:
-            yield Problem(str(self.path), line, raw, f"unreadable Connected On date {connected!r}")
+            yield Problem(
+                str(self.path), line, raw(), f"unreadable Connected On date {connected!r}"
+            )
             return
         counterpart = contact.handles[0] if contact.handles else None
         if counterpart is None:
@@ -578,7 +597,7 @@ class LinkedInConnector(CsvConnector):
         except OverflowError:  # year 1 east of UTC
             at = datetime.min.replace(tzinfo=UTC)
         if not plausible(at, self.options.now):
-            yield Problem(str(self.path), line, raw, implausible(connected))
+            yield Problem(str(self.path), line, raw(), implausible(connected))
             return
         yield Interaction(
             at=at,
@@ -611,56 +630,110 @@ class InteractionsCsvConnector(CsvConnector):
         yield from super().read_file()
 
     def read(self, stream: TextIO) -> Iterator[Record]:
+        # Exchanges come packed (pipeline.model.Exchanges), as the mail connectors give them:
+        # a frozen record an exchange cost a file of millions of rows more than storing it.
         if not hasattr(self, "_occurrences"):  # a stream that cannot be read again
             self._occurrences = Occurrences(None)
+        self._rows: list[ExchangeRow] = []
+        self._columns: tuple[str, str, str, str, str] | None = None
+        self._emails: dict[str, str | None] = {}
+        self._days: dict[str, bool] = {}
+        latest = (self.options.now or datetime.now(UTC)) + AHEAD
+        self._earliest, self._latest = EARLIEST.isoformat(), latest.astimezone(UTC).isoformat()
         try:
             yield from super().read(stream)
+            if self._rows:
+                yield Exchanges(self.name, tuple(self._rows))
         finally:
-            del self._occurrences
+            del self._occurrences, self._rows
+
+    def _real_day(self, when: str) -> bool:
+        """Whether text shaped as `_UTC_SECOND` names a real day and time (not 2026-02-30)."""
+        day = when[:10]
+        real = self._days.get(day)
+        if real is None:
+            if len(self._days) > _EMAILS_KEPT:
+                self._days.clear()
+            try:
+                real = self._days[day] = date.fromisoformat(day).year > 0
+            except ValueError:
+                real = self._days[day] = False
+        return real and when[11:13] < "24" and when[14:16] < "60" and when[17:19] < "60"
 
     def _digests(self) -> Generator[str]:
         """The digest of every exchange of the file, in order, read again from its start."""
         again = type(self)(self.path, self.options)
         again._replay = True
         for record in again.read_file():
-            if isinstance(record, Interaction):
-                yield record.key.split(":")[1]
+            if isinstance(record, Exchanges):
+                for row in record.rows:
+                    yield row[5].split(":")[1]
 
-    def records(self, row: dict[str, str], line: int, raw: str, keys: KeyMaker) -> Iterator[Record]:
-        lowered = {k.lower(): v for k, v in row.items()}
-        file = str(self.path)
-        email = normalize_email(lowered.get("email", ""))
-        if email is None:
-            yield Problem(file, line, raw, f"not an e-mail address: {lowered.get('email', '')!r}")
-            return
-        at = parse_instant(lowered.get("date", ""), self._zone)
-        if at is None:
-            yield Problem(file, line, raw, f"unreadable date {lowered.get('date', '')!r}")
-            return
-        if not plausible(at, self.options.now):
-            yield Problem(file, line, raw, implausible(lowered.get("date", "")))
-            return
-        direction = (lowered.get("direction", "") or "mutual").lower()
-        if direction not in DIRECTIONS:
-            yield Problem(
-                file, line, raw, f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}"
+    def records(self, row: dict[str, str], line: int, raw: Raw, keys: KeyMaker) -> Iterable[Record]:
+        if self._columns is None:  # the header's own spelling of each column
+            lowered = {name.lower(): name for name in row}
+            self._columns = (
+                lowered["date"],
+                lowered["email"],
+                lowered.get("direction", ""),
+                lowered.get("channel", ""),
+                lowered.get("name", ""),
             )
-            return
-        channel = (lowered.get("channel", "") or "manual").lower()
-        identity = f"{at.isoformat()}|{email}|{direction}|{channel}"
+        date_column, email_column, direction_column, channel_column, name_column = self._columns
+        text = row[email_column]
+        email = self._emails.get(text, _UNKNOWN)
+        if email is _UNKNOWN:
+            if len(self._emails) >= _EMAILS_KEPT:
+                self._emails.clear()
+            email = self._emails[text] = normalize_email(text)
+        if email is None:
+            return (Problem(str(self.path), line, raw(), f"not an e-mail address: {text!r}"),)
+        when = row[date_column]
+        if _UTC_SECOND.fullmatch(when) and self._real_day(when):  # no date to make, most rows
+            instant = f"{when[:19]}+00:00"
+        else:
+            at = parse_instant(when, self._zone)
+            if at is None:
+                return (Problem(str(self.path), line, raw(), f"unreadable date {when!r}"),)
+            instant = at.isoformat()  # in UTC: its text sorts as time
+        if not self._earliest <= instant <= self._latest:
+            return (Problem(str(self.path), line, raw(), implausible(when)),)
+        direction = (row.get(direction_column, "") or "mutual").lower()
+        if direction not in DIRECTIONS:
+            reason = f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}"
+            return (Problem(str(self.path), line, raw(), reason),)
+        channel = (row.get(channel_column, "") or "manual").lower()
+        identity = f"{instant}|{email}|{direction}|{channel}"
         digest = hashlib.sha1(identity.encode("utf-8")).hexdigest()[:20]
         # Two identical rows are two exchanges (two calls that day); re-reading the file must
         # still give the same keys, so the key counts occurrences instead of using line numbers.
-        seen = 0 if self._replay else self._occurrences.seen(at, digest)
-        yield Interaction(
-            at=at,
-            direction=as_direction(direction),
-            channel=channel,
-            counterpart=Handle("email", email),
-            source=self.name,
-            key=f"interactions:{digest}:{seen}",
-            name=lowered.get("name", ""),
+        seen = 0 if self._replay else self._occurrences.seen(instant, digest)
+        if len(instant) > 25:  # microseconds: the store keeps instants to the second
+            instant = instant[:19] + instant[-6:]
+        rows = self._rows
+        rows.append(
+            (
+                instant,
+                direction,
+                channel,
+                "email",
+                email,
+                f"interactions:{digest}:{seen}",
+                row.get(name_column, ""),
+            )
         )
+        if len(rows) < _ROWS_AT_ONCE:
+            return ()
+        self._rows = []
+        return (Exchanges(self.name, tuple(rows)),)
+
+
+#: An instant in UTC to the second, as logs write it: its UTC text is at hand.
+_UTC_SECOND = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|\+00:00)")
+#: Exchanges a packed record holds; e-mail addresses remembered, normalized, at most.
+_ROWS_AT_ONCE = 5000
+_EMAILS_KEPT = 100_000
+_UNKNOWN = "\x00unknown"
 
 
 class Occurrences:
@@ -682,14 +755,15 @@ class Occurrences:
     def __init__(self, again: Callable[[], Generator[str]] | None) -> None:
         self._again = again
         self._counts: dict[str, int] = {}
-        self._instant: datetime | None = None
+        self._instant: str | None = None
         self._order = 0  # 1 the file goes forward in time, -1 backward, 0 not known yet
         self._done = 0  # exchanges counted
         self._repeated: set[int] | None = None if again else set()  # fingerprints, once known
         self._all = again is None
 
-    def seen(self, at: datetime, digest: str) -> int:
-        """The occurrence of this exchange that this row is: 1 for its first."""
+    def seen(self, at: str, digest: str) -> int:
+        """The occurrence of this exchange that this row is: 1 for its first. `at` is its
+        instant as UTC ISO text (which sorts as time)."""
         if self._repeated is None and at != self._instant:
             if self._instant is not None:
                 step = 1 if at > self._instant else -1

@@ -16,7 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -618,25 +619,27 @@ class Store:
         if not self._anything_stale():
             return 0
         owner, present = self._owners()
-        fresh = self._stale_histories(owner, present)
         self._note_ownerless(owner)
-        self.db.executemany(
-            "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
-            "last_direction, last_channel, last_source, outbound, inbound, mutual, names, "
-            "moments, codes, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (_stats_row(pid, h) for pid, h in fresh.items() if h.last is not None),
-        )
-        self.db.executemany(
-            "DELETE FROM person_stats WHERE person_id = ?",
-            ((pid,) for pid, h in fresh.items() if h.last is None),
-        )
+        count = 0
+        for fresh in self._stale_histories(owner, present):
+            count += len(fresh)
+            self.db.executemany(
+                "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
+                "last_direction, last_channel, last_source, outbound, inbound, mutual, names, "
+                "moments, codes, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_stats_row(pid, h) for pid, h in fresh.items() if h.last is not None),
+            )
+            self.db.executemany(
+                "DELETE FROM person_stats WHERE person_id = ?",
+                ((pid,) for pid, h in fresh.items() if h.last is None),
+            )
         self.db.execute(
             "DELETE FROM person_stats WHERE person_id NOT IN "
             "(SELECT coalesce(person_id, id) FROM contacts)"
         )
         self.db.execute("DELETE FROM stale_people")
         self.db.execute("DELETE FROM stale_handles")
-        return len(fresh)
+        return count
 
     def _anything_stale(self) -> bool:
         return bool(
@@ -716,24 +719,112 @@ class Store:
             if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat, as counts grow
                 decoded.clear()
         if self._anything_stale():
-            known.update(self._stale_histories(*self._owners()))
+            for fresh in self._stale_histories(*self._owners()):
+                known.update(fresh)
         return known
 
     def _stale_histories(
         self, owner: dict[tuple[str, str], int], present: set[int]
-    ) -> dict[int, History]:
-        """The histories of the people whose history is stale, worked out from their rows."""
+    ) -> Iterator[dict[int, History]]:
+        """The histories of the people whose history is stale, worked out from their rows, a
+        few thousand people at a time (an import can leave every history stale)."""
         stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
         for kind, value in self.db.execute("SELECT kind, value FROM stale_handles").fetchall():
             pid = owner.get((str(kind), str(value)))
             if pid is not None:
                 stale.add(pid)
         handles = _handles_by_person(owner)
-        return {
-            pid: self._worked_out(pid, handles.get(pid, ()), owner, None)
-            for pid in stale
-            if pid in present
+        fresh: dict[int, History] = {}
+        single: dict[tuple[str, str], int] = {}
+        for pid in stale:
+            if pid not in present:
+                continue
+            held = handles.get(pid, ())
+            if len(held) == 1:
+                single[held[0]] = pid
+            elif held:  # a message may have reached two of their handles: counted once
+                fresh[pid] = self._worked_out(pid, held, owner, None)
+            else:
+                fresh[pid] = History()
+            if len(fresh) >= _PEOPLE_AT_ONCE:
+                yield fresh
+                fresh = {}
+        yield fresh
+        ordered = sorted(single.items())  # in the table's order
+        for start in range(0, len(ordered), _PEOPLE_AT_ONCE):
+            yield self._single_handle_histories(dict(ordered[start : start + _PEOPLE_AT_ONCE]))
+
+    def _single_handle_histories(self, handles: dict[tuple[str, str], int]) -> dict[int, History]:
+        """The Histories of people with one handle, `handles` their owners: SQLite counts
+        for all of them at once, through a temporary table of the handles, each one's
+        exchanges one range of the table (an import of millions of exchanges leaves tens of
+        thousands of people to work out; a query or three each cost more than the counting).
+        Only their last 400 days come into Python."""
+        found: dict[int, History] = {pid: History() for pid in handles.values()}
+        if not handles:
+            return found
+        db = self.db
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS wanted (kind TEXT, value TEXT, pid INTEGER, "
+            "start TEXT, PRIMARY KEY (kind, value)) WITHOUT ROWID"
+        )
+        db.execute("DELETE FROM temp.wanted")
+        db.executemany(
+            "INSERT INTO temp.wanted (kind, value, pid) VALUES (?, ?, ?)",
+            ((kind, value, pid) for (kind, value), pid in handles.items()),
+        )
+        # CROSS JOIN: the handles drive, each one range of interactions (never a scan of it).
+        join = (
+            "FROM temp.wanted w CROSS JOIN interactions i ON i.kind = w.kind AND i.value = w.value"
+        )
+        totals = {
+            pid: row
+            for pid, *row in db.execute(
+                "SELECT w.pid, count(*), min(i.at), max(i.at), sum(i.direction = 'outbound'), "
+                "sum(i.direction = 'inbound'), sum(i.direction = 'mutual') "
+                f"{join} GROUP BY w.kind, w.value"
+            )
         }
+        if not totals:
+            return found
+        channels: dict[int, list[tuple[str, int]]] = defaultdict(list)
+        for pid, channel, count in db.execute(
+            f"SELECT w.pid, i.channel, count(*) {join} GROUP BY w.kind, w.value, i.channel"
+        ):
+            channels[pid].append((channel, count))
+        instant = datetime.fromisoformat
+        starts: dict[int, datetime] = {}
+        for pid, (_, first, latest, *_) in totals.items():
+            start = instant(latest) - RECENT
+            if instant(first) < start:
+                starts[pid] = start
+        db.executemany(
+            "UPDATE temp.wanted SET start = ? WHERE pid = ?",
+            ((_utc_text(start), pid) for pid, start in starts.items()),
+        )
+        words: dict[str, str] = {}
+        recent: list[tuple[int, int, str, str]] = []
+        current = None
+        # Instants as seconds since the epoch (the store keeps whole seconds), ready to pack.
+        rows = db.execute(
+            f"SELECT w.pid, CAST(strftime('%s', i.at) AS INTEGER), i.direction, i.channel, "
+            f"i.source {join} WHERE w.start IS NULL OR i.at >= w.start"
+        )
+        for pid, at, direction, channel, source in chain(rows, [(None, 0, "", "", "")]):
+            if pid != current:
+                if current is not None:
+                    found[current] = _from_totals(
+                        totals[current], channels[current], recent, starts.get(current)
+                    )
+                current, recent = pid, []
+            if pid is None:
+                break
+            recent.append(
+                (at, _RANK_OF[direction], words.setdefault(channel, channel),
+                 words.setdefault(source, source))
+            )  # fmt: skip
+        db.execute("DELETE FROM temp.wanted")
+        return found
 
     def _note_ownerless(self, owner: dict[tuple[str, str], int]) -> None:
         """Keep the stale handles with exchanges that no record holds (a record that comes to
@@ -1025,6 +1116,35 @@ def _handles_by_person(owner: dict[tuple[str, str], int]) -> dict[int, list[tupl
     return found
 
 
+def _from_totals(
+    totals: Sequence[Any],
+    channels: list[tuple[str, int]],
+    recent: list[tuple[int, int, str, str]],
+    start: datetime | None,
+) -> History:
+    """A History from what SQLite counted and the exchanges from `start` on (all of them
+    when None), as (seconds since the epoch, direction rank, channel, source)."""
+    total, first, _, outbound, inbound, mutual = totals
+    recent.sort()  # exchange_order: the instant, the direction's rank, channel, source
+    at, rank, channel, source = recent[-1]
+    last = InteractionSummary(
+        _EPOCH + timedelta(seconds=at), DIRECTIONS_BY_RANK[rank], channel, source
+    )
+    return History(
+        total=total,
+        first=datetime.fromisoformat(first),
+        last=last,
+        outbound=outbound,
+        inbound=inbound,
+        mutual=mutual,
+        channels=tuple(sorted(channels)),
+        recent=Timeline.packed(
+            (seconds * 1_000_000, DIRECTIONS_BY_RANK[r], c, s) for seconds, r, c, s in recent
+        ),
+        recent_from=start,
+    )
+
+
 def _json_each(texts: list[str]) -> list[Any]:
     """Each JSON text decoded, in one call."""
     return json.loads(f"[{','.join(texts)}]") if texts else []
@@ -1088,6 +1208,12 @@ def _stats_row(pid: int, history: History) -> tuple[object, ...]:
 
 BIG_ENDIAN = sys.byteorder == "big"
 _DIRECTION_OF: dict[str, Direction] = {d: d for d in DIRECTIONS}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: pipeline.model.exchange_order's ranks of directions, and the direction of each rank.
+_RANK_OF: dict[str, int] = {"inbound": 0, "outbound": 1, "mutual": 2}
+DIRECTIONS_BY_RANK: tuple[Direction, ...] = ("inbound", "outbound", "mutual")
+#: People whose histories are worked out at a time.
+_PEOPLE_AT_ONCE = 5000
 #: Contact records read from SQLite at a time.
 _RECORDS_AT_ONCE = 5000
 #: pipeline.model's exchange_order of directions, for SQL: received, sent, met.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from connectors.csvfiles import (
 from pipeline.errors import FormatError
 from pipeline.model import Contact, Interaction, Problem, Record, Skipped
 from tests.connectors.contract import FileContract
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, unpacked
 
 CSV = FIXTURES / "csv"
 UTC_OPTIONS = ReadOptions(default_region="US", timezone="UTC")
@@ -152,7 +153,7 @@ def test_interactions_csv_quarantines_the_bad_row_with_its_line() -> None:
     problems = [r for r in found if isinstance(r, Problem)]
     assert [(p.line, p.reason) for p in problems] == [(5, "unreadable date 'not-a-date'")]
     assert "not-a-date,helene.garnier@example.com" in problems[0].raw
-    exchanges = [r for r in found if isinstance(r, Interaction)]
+    exchanges = [r for r in unpacked(found) if isinstance(r, Interaction)]
     assert [(i.counterpart.value, i.direction, i.channel) for i in exchanges] == [
         ("ana.nunez@acme.test", "outbound", "email"),
         ("renee.mueller@example.com", "mutual", "meeting"),
@@ -172,13 +173,21 @@ def test_identical_interaction_rows_are_two_exchanges_with_stable_keys(tmp_path:
         + "2026-01-02,a@x.org,outbound,call\n"
     )
     first = [
-        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+        r.key
+        for r in unpacked(InteractionsCsvConnector(path).extract(None))
+        if isinstance(r, Interaction)
     ]
     again = [
-        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+        r.key
+        for r in unpacked(InteractionsCsvConnector(path).extract(None))
+        if isinstance(r, Interaction)
     ]
     assert len(set(first)) == 2
     assert first == again
+
+
+def _is_exchange(record: object) -> bool:
+    return isinstance(record, Interaction)
 
 
 def _log(rows: list[tuple[str, str]]) -> str:
@@ -207,18 +216,22 @@ def test_interaction_keys_count_repeats_in_any_row_order(
     path.write_text(_log(rows))
     every_row = [
         r.key
-        for r in InteractionsCsvConnector(path).read(io.StringIO(path.read_text()))
+        for r in unpacked(InteractionsCsvConnector(path).read(io.StringIO(path.read_text())))
         if isinstance(r, Interaction)
     ]
     keys = [
-        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+        r.key
+        for r in unpacked(InteractionsCsvConnector(path).extract(None))
+        if isinstance(r, Interaction)
     ]
     assert keys == every_row
     assert len(set(keys)) == len(rows)  # identical rows are separate exchanges
     # A row added at the end leaves every earlier key as it was.
     path.write_text(_log([*rows, rows[0]]))
     grown = [
-        r.key for r in InteractionsCsvConnector(path).extract(None) if isinstance(r, Interaction)
+        r.key
+        for r in unpacked(InteractionsCsvConnector(path).extract(None))
+        if isinstance(r, Interaction)
     ]
     assert grown[:-1] == keys and grown[-1] not in keys
 
@@ -332,6 +345,45 @@ def test_a_date_no_exchange_can_have_is_a_problem(tmp_path: Path, date: str) -> 
         "2026-11-02,bo@example.com,mutual,call\n"
     )
     found = _read(path)
-    assert [i.counterpart.value for i in found if isinstance(i, Interaction)] == ["bo@example.com"]
+    exchanges = [i for i in unpacked(found) if isinstance(i, Interaction)]
+    assert [i.counterpart.value for i in exchanges] == ["bo@example.com"]
     [problem] = [r for r in found if isinstance(r, Problem)]
     assert problem.line == 2
+
+
+@pytest.mark.parametrize(
+    ("written", "instant"),
+    [
+        ("2026-03-01T12:00:00Z", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("2026-03-01T12:00:00+00:00", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("2026-03-01T14:00:00+02:00", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+        ("2026-03-01T12:00:00.250000Z", datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=UTC)),
+        ("2026-03-01", datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    ],
+)
+def test_interaction_keys_are_what_earlier_releases_stored(
+    tmp_path: Path, written: str, instant: datetime
+) -> None:
+    """The key of a row is the digest of its instant's UTC ISO text, address, direction and
+    channel, and its occurrence: a store filled by an earlier release gets nothing twice."""
+    path = tmp_path / "log.csv"
+    path.write_text(f"date,email,direction,channel\n{written},Ann@X.org,outbound,Call\n")
+    [exchange] = [
+        r for r in unpacked(InteractionsCsvConnector(path, UTC_OPTIONS).extract(None))
+        if isinstance(r, Interaction)
+    ]  # fmt: skip
+    identity = f"{instant.isoformat()}|ann@x.org|outbound|call"
+    assert exchange.key == f"interactions:{hashlib.sha1(identity.encode()).hexdigest()[:20]}:1"
+    assert exchange.at == instant.replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    "written", ["2026-02-30T12:00:00Z", "2026-03-01T24:00:00Z", "0000-03-01T12:00:00Z"]
+)
+def test_a_timestamp_of_no_real_instant_is_a_problem(tmp_path: Path, written: str) -> None:
+    path = tmp_path / "log.csv"
+    path.write_text(f"date,email\n{written},ann@x.org\n2026-03-01T12:00:00Z,bo@x.org\n")
+    found = unpacked(InteractionsCsvConnector(path).extract(None))
+    assert [r.counterpart.value for r in found if isinstance(r, Interaction)] == ["bo@x.org"]
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 2 and written in problem.raw
