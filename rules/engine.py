@@ -27,13 +27,15 @@ def classify(
     overrides: Overrides,
     as_of: date,
     tz: tzinfo,
+    context: Context | None = None,
 ) -> Assignment:
     """The network of one person as of a date: a decision of the overrides file, else the
-    first matching rule."""
+    first matching rule. (`context`: the date and zone, when classifying many people.)"""
     decision = overrides.of(person)
     if decision is not None:
         return Assignment(decision.network, OVERRIDE_RULE, (f"override for {decision.key}",))
-    context = Context(as_of, tz)
+    if context is None:
+        context = Context(as_of, tz)
     for rule in ruleset.rules:
         reasons: list[str] = []
         for condition in rule.conditions:
@@ -54,7 +56,8 @@ def classify_all(
     tz: tzinfo,
 ) -> dict[int, Assignment]:
     """The assignment of every person, by contact id."""
-    return {p.contact_id: classify(p, ruleset, overrides, as_of, tz) for p in people}
+    context = Context(as_of, tz)
+    return {p.contact_id: classify(p, ruleset, overrides, as_of, tz, context) for p in people}
 
 
 @dataclass(frozen=True)

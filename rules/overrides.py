@@ -62,6 +62,8 @@ class Overrides:
     def of(self, person: Person) -> Decision | None:
         """The decision that names this person (by an e-mail first, then a profile, then a
         phone, each in the person's own order), if any."""
+        if not self._by_handle:
+            return None
         for handle in _handles(person):
             found = self._by_handle.get(handle)
             if found is not None:

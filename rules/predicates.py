@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from functools import cached_property
 from typing import Any
 
 import re2
@@ -38,7 +39,7 @@ class Context:
     as_of: date
     tz: tzinfo
 
-    @property
+    @cached_property
     def end(self) -> datetime:
         """The last instant of `as_of` in the user's zone; later exchanges do not count yet."""
         return datetime.combine(self.as_of + timedelta(days=1), time(0), tzinfo=self.tz)
@@ -125,6 +126,8 @@ def _email(cond: Condition, person: Person, context: Context) -> str | None:
 
 
 def _label(cond: Condition, person: Person, context: Context) -> str | None:
+    if not person.labels:
+        return None
     labels = {label.casefold(): label for label in person.labels}
     for wanted in cond.values:
         if wanted.casefold() in labels:
