@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pipeline.config import Config
 from pipeline.mail import MailPolicy
@@ -82,8 +82,9 @@ def everyone(config: Config, as_of: date | None = None) -> list[Person]:
 
 
 def end_of(day: date, zone: tzinfo) -> datetime:
-    """The first instant after `day` in `zone`: what a report as of `day` counts up to."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    """The first instant after `day` in `zone`, in UTC: what a report as of `day` counts up
+    to (UTC because every stored instant is: comparing two cost no time-zone lookup)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
 
 
 def save(config: Config, assignments: Mapping[int, Assignment], *, wait: bool = True) -> bool:

@@ -14,11 +14,13 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from pipeline.cells import FORMULA_STARTS, neutralize
 from pipeline.files import write_private
+
+if TYPE_CHECKING:  # a CSV report is written from rows, without loading pandas
+    import pandas as pd
 
 # What makes text in a table cell more than text: emphasis, code, links and images, table bars,
 # strike-through (HTML is made entities first).
@@ -29,7 +31,7 @@ _FORMULA_START = re.compile("^[" + re.escape("".join(FORMULA_STARTS)) + "]", re.
 
 def cell(value: object) -> str:
     """One value as the text of a cell."""
-    if value is None or value is pd.NA:
+    if value is None or type(value).__name__ == "NAType":  # pandas.NA
         return ""
     if isinstance(value, float):
         if math.isnan(value):
@@ -43,7 +45,9 @@ def cell(value: object) -> str:
 def column_texts(series: pd.Series) -> list[str]:
     """A column's values as cell texts (not yet neutralized), a column at a time: a report of
     a hundred thousand people has two million cells."""
-    if pd.api.types.is_integer_dtype(series.dtype):
+    from pandas.api.types import is_integer_dtype
+
+    if is_integer_dtype(series.dtype):
         missing = series.isna().to_numpy()
         texts: list[str] = series.to_numpy(dtype="int64", na_value=0).astype(str).tolist()
         if missing.any():
@@ -73,6 +77,24 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) 
     writer = csv.writer(out)
     writer.writerow(header)
     writer.writerows([neutralize(c) for c in row] for row in rows)
+    write_private(path, out.getvalue())
+
+
+def rows_to_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """`write_csv` of rows of values (text, whole numbers, None), as `frame_to_csv` writes
+    them: a column at a time, the csv module turning numbers into text, only the columns that
+    hold a cell a spreadsheet could run looked at cell by cell."""
+    columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else []
+    for i, column in enumerate(columns):
+        texts = [v for v in column if type(v) is str]
+        if (texts and _FORMULA_START.search("\n".join(texts))) or any(
+            type(v) is not str and v is not None and (type(v) is not int or v < 0) for v in column
+        ):
+            columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in column]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(zip(*columns, strict=True) if columns else [])
     write_private(path, out.getvalue())
 
 

@@ -199,7 +199,6 @@ def _one(pid: int, r: RecordRow, history: History, lifetime: History) -> Person:
         _unique(r.labels) if r.labels else (),
         (r.notes,) if r.notes else (),
         (r.source,),
-        (),
         history,
         lifetime,
     )

@@ -1,4 +1,4 @@
-"""The staleness report: pure, people and assignments in, DataFrames out.
+"""The staleness report: pure, people and assignments in, rows and DataFrames out.
 
 The report describes the world as of `as_of`: exchanges after that day do not count. Dates are
 calendar dates in the user's zone.
@@ -7,14 +7,17 @@ calendar dates in the user's zone.
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
-
-import pandas as pd
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from pipeline.model import Person
 from rules.engine import Assignment
 from rules.schema import UNASSIGNED, RuleSet
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STALENESS_COLUMNS: tuple[str, ...] = (
     "contact_id",
@@ -60,14 +63,16 @@ STATUS_ORDER = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
 RECENT_DAYS = 90
 
 
-_Row = tuple[object, ...]  # the values of STALENESS_COLUMNS, in that order
-_STATUS, _DAYS_OVERDUE, _DUE_DATE, _NAME = (
-    STALENESS_COLUMNS.index(c) for c in ("status", "days_overdue", "due_date", "name")
+#: A report row: the values of STALENESS_COLUMNS (or NETWORK_COLUMNS), in that order.
+Row = tuple[object, ...]
+_STATUS, _DAYS_OVERDUE, _DUE_DATE, _NAME, _NETWORK, _DAYS_SINCE = (
+    STALENESS_COLUMNS.index(c)
+    for c in ("status", "days_overdue", "due_date", "name", "network", "days_since")
 )
 
 
 def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: int, as_of: date,
-         tz: tzinfo, end: datetime, window: datetime) -> _Row:  # fmt: skip
+         tz: tzinfo, end: datetime, window: datetime) -> Row:  # fmt: skip
     history = person.history.until(end)
     if history is None:
         raise ValueError(f"the history of {person.name} does not reach back to {as_of}")
@@ -94,7 +99,7 @@ def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: in
             first.astimezone(tz).date().isoformat(), ";".join(person.sources))  # fmt: skip
 
 
-def _sort_key(row: _Row) -> tuple[object, ...]:
+def _sort_key(row: Row) -> tuple[object, ...]:
     status = str(row[_STATUS])
     name = str(row[_NAME]).casefold()
     if status == "overdue":
@@ -105,20 +110,20 @@ def _sort_key(row: _Row) -> tuple[object, ...]:
     return (STATUS_ORDER[status], str(row[_DUE_DATE]), name)
 
 
-def staleness(
+def staleness_rows(
     people: Iterable[Person],
     assignments: Mapping[int, Assignment],
     ruleset: RuleSet,
     as_of: date,
     tz: tzinfo,
-) -> pd.DataFrame:
-    """One row a person with the columns of STALENESS_COLUMNS, most urgent first.
-
-    Sorted: overdue (most overdue first), due_soon (soonest due first), never, ok.
-    """
+) -> list[Row]:
+    """One row a person, the values of STALENESS_COLUMNS (None where there is none), most
+    urgent first: overdue (most overdue first), due_soon (soonest due first), never, ok."""
     unassigned = Assignment(UNASSIGNED, "")
-    end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz)
+    # In UTC, as every stored instant is: comparing them costs no time-zone lookup.
+    end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
     window = datetime.combine(as_of - timedelta(days=RECENT_DAYS - 1), time(0), tzinfo=tz)
+    window = window.astimezone(UTC)
     cadences = {name: ruleset.cadence(name) for name in (*ruleset.network_names, UNASSIGNED)}
     due_soon = ruleset.due_soon_days
     rows = []
@@ -129,6 +134,60 @@ def staleness(
             cadence = cadences[assignment.network] = ruleset.cadence(assignment.network)
         rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window))
     rows.sort(key=_sort_key)
+    return rows
+
+
+def network_rows(rows: Iterable[Row], ruleset: RuleSet) -> list[Row]:
+    """One row a network (then `unassigned`) with the values of NETWORK_COLUMNS: counts by
+    status and how well cadence is kept, from `staleness_rows`."""
+    names = [*ruleset.network_names, UNASSIGNED]
+    counts: dict[str, Counter[str]] = {name: Counter() for name in names}
+    days: dict[str, list[int]] = {name: [] for name in names}
+    for row in rows:
+        network = str(row[_NETWORK])
+        if network not in counts:
+            continue
+        counts[network][str(row[_STATUS])] += 1
+        since = row[_DAYS_SINCE]
+        if isinstance(since, int):
+            days[network].append(since)
+    found: list[Row] = []
+    for name in names:
+        count = counts[name]
+        total = sum(count.values())
+        in_cadence = count["ok"] + count["due_soon"]
+        found.append(
+            (
+                name,
+                ruleset.value(name),
+                ruleset.cadence(name),
+                total,
+                count["overdue"],
+                count["due_soon"],
+                count["ok"],
+                count["never"],
+                round(100 * in_cadence / total, 1) if total else None,
+                statistics.median(days[name]) if days[name] else None,
+            )
+        )
+    return found
+
+
+def staleness(
+    people: Iterable[Person],
+    assignments: Mapping[int, Assignment],
+    ruleset: RuleSet,
+    as_of: date,
+    tz: tzinfo,
+) -> pd.DataFrame:
+    """`staleness_rows` as a DataFrame (whole numbers as Int64, missing values NA)."""
+    return staleness_frame(staleness_rows(people, assignments, ruleset, as_of, tz))
+
+
+def staleness_frame(rows: list[Row]) -> pd.DataFrame:
+    """Staleness rows as a DataFrame with the columns of STALENESS_COLUMNS."""
+    import pandas as pd  # only here: the CSV report is written from the rows, without it
+
     frame = pd.DataFrame.from_records(rows, columns=list(STALENESS_COLUMNS))
     for column in _INT_COLUMNS:
         frame[column] = frame[column].astype("Int64")
@@ -136,31 +195,16 @@ def staleness(
 
 
 def networks(report: pd.DataFrame, ruleset: RuleSet) -> pd.DataFrame:
-    """One row a network (then `unassigned`): counts by status and how well cadence is kept."""
-    rows: list[dict[str, object]] = []
-    names = [*ruleset.network_names, UNASSIGNED]
-    for name in names:
-        members = report[report["network"] == name]
-        counts = members["status"].value_counts()
-        total = len(members)
-        in_cadence = int(counts.get("ok", 0)) + int(counts.get("due_soon", 0))
-        days = [int(d) for d in members["days_since"].dropna()]
-        median: float | None = statistics.median(days) if days else None
-        rows.append(
-            {
-                "network": name,
-                "value": ruleset.value(name),
-                "cadence_days": ruleset.cadence(name),
-                "contacts": total,
-                "overdue": int(counts.get("overdue", 0)),
-                "due_soon": int(counts.get("due_soon", 0)),
-                "ok": int(counts.get("ok", 0)),
-                "never": int(counts.get("never", 0)),
-                "pct_in_cadence": round(100 * in_cadence / total, 1) if total else None,
-                "median_days_since": median,
-            }
-        )
-    frame = pd.DataFrame(rows, columns=list(NETWORK_COLUMNS))
+    """`network_rows` of a staleness frame, as a DataFrame."""
+    rows = report[list(STALENESS_COLUMNS)].astype(object).where(report.notna(), None)
+    return network_frame(network_rows(rows.itertuples(index=False, name=None), ruleset))
+
+
+def network_frame(rows: list[Row]) -> pd.DataFrame:
+    """Network rows as a DataFrame with the columns of NETWORK_COLUMNS."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(rows, columns=list(NETWORK_COLUMNS))
     for column in ("cadence_days", "contacts", "overdue", "due_soon", "ok", "never"):
         frame[column] = frame[column].astype("Int64")
     return frame

@@ -706,12 +706,15 @@ class Store:
         # Channel and source names, and whole `names` documents, repeat from person to person:
         # one object each, decoded once.
         words: dict[str, str] = {}
+        counted: dict[tuple[str, int], tuple[str, int]] = {}  # (channel, count) pairs repeat too
         decoded: dict[str, tuple[tuple[tuple[str, int], ...], tuple[str, ...]]] = {}
         while rows := cursor.fetchmany(_RECORDS_AT_ONCE):
             new = list({row[10] for row in rows if row[10] not in decoded})
             for text, (channels, names) in zip(new, _json_each(new), strict=True):
                 decoded[text] = (
-                    tuple((words.setdefault(c, c), n) for c, n in channels),
+                    tuple(
+                        counted.setdefault((c, n), (words.setdefault(c, c), n)) for c, n in channels
+                    ),
                     tuple(words.setdefault(w, w) for w in names),
                 )
             for row in rows:
@@ -1200,8 +1203,7 @@ def _stats_row(pid: int, history: History) -> tuple[object, ...]:
         history.inbound,
         history.mutual,
         _to_json([[list(c) for c in history.channels], list(recent.words)]),
-        _little_endian(recent.moments),
-        _little_endian(recent.codes),
+        *map(_little_endian, recent.packed_arrays()),
         _utc_text(history.recent_from) if history.recent_from else None,
     )
 

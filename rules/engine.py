@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, tzinfo
+from typing import NamedTuple
 
 from pipeline.model import Person
 from rules.overrides import Overrides
@@ -12,9 +13,9 @@ from rules.predicates import Context
 from rules.schema import OVERRIDE_RULE, UNASSIGNED, Rule, RuleSet
 
 
-@dataclass(frozen=True)
-class Assignment:
-    """A person's network, the rule id that put them there, and why it matched."""
+class Assignment(NamedTuple):
+    """A person's network, the rule id that put them there, and why it matched (a named
+    tuple, as people are: one a person)."""
 
     network: str
     rule: str

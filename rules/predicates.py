@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from typing import Any
 
@@ -42,7 +42,8 @@ class Context:
     @cached_property
     def end(self) -> datetime:
         """The last instant of `as_of` in the user's zone; later exchanges do not count yet."""
-        return datetime.combine(self.as_of + timedelta(days=1), time(0), tzinfo=self.tz)
+        start = datetime.combine(self.as_of + timedelta(days=1), time(0), tzinfo=self.tz)
+        return start.astimezone(UTC)  # as stored instants are: comparing them is cheap
 
 
 @dataclass(frozen=True)

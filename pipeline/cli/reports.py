@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from pipeline.cli.group import app_of, main
+from pipeline.cli.group import App, app_of, main
 from pipeline.cli.options import as_of_day, as_of_option, format_option, out_option
 from pipeline.cli.output import plural, print_summary
 
@@ -32,7 +32,14 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     """Report who is overdue for contact: staleness.csv (a row a contact) and networks.csv."""
     from pipeline import export
     from pipeline.assignments import classified, save
-    from pipeline.report import networks, staleness
+    from pipeline.report import (
+        NETWORK_COLUMNS,
+        STALENESS_COLUMNS,
+        network_frame,
+        network_rows,
+        staleness_frame,
+        staleness_rows,
+    )
 
     app = app_of(ctx)
     if fmt == "table" and out is not None:
@@ -42,24 +49,35 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     day = as_of_day(as_of, app)
     found = classified(app.config, day)
     save(app.config, found.assignments, wait=False)
-    frame = staleness(found.people, found.assignments, found.ruleset, day, app.config.tz())
-    summary = networks(frame, found.ruleset)
+    rows = staleness_rows(found.people, found.assignments, found.ruleset, day, app.config.tz())
+    summary = network_rows(rows, found.ruleset)
+    del found  # a hundred thousand people: what follows needs their rows only
+    overdue = sum(1 for row in rows if row[STALENESS_COLUMNS.index("status")] == "overdue")
+    if fmt == "csv":  # the nightly case: written from the rows, without pandas
+        folder = out or app.home / "reports"
+        written = [folder / "staleness.csv", folder / "networks.csv"]
+        export.rows_to_csv(written[0], STALENESS_COLUMNS, rows)
+        export.rows_to_csv(written[1], NETWORK_COLUMNS, summary)
+        _said(app, day, len(rows), overdue, written)
+        return
+    frame, networks = staleness_frame(rows), network_frame(summary)
     if fmt == "table":
-        print_summary(frame, summary, day, top)
+        print_summary(frame, networks, day, top)
         return
     folder = out or app.home / "reports"
-    written: list[Path] = []
-    for name, data in (("staleness", frame), ("networks", summary)):
+    written = []
+    for name, data in (("staleness", frame), ("networks", networks)):
         path = folder / f"{name}.{fmt}"
-        if fmt == "csv":
-            export.frame_to_csv(data, path)
-        elif fmt == "md":
+        if fmt == "md":
             export.write_text(path, export.frame_to_markdown(data))
         else:
             export.write_text(path, export.frame_to_html(data, f"netgarden {name}, {day}"))
         written.append(path)
-    overdue = int((frame["status"] == "overdue").sum())
+    _said(app, day, len(rows), overdue, written)
+
+
+def _said(app: App, day: object, people: int, overdue: int, written: list[Path]) -> None:
     app.say(
-        f"as of {day}: {plural(len(frame), 'contact')}, {overdue} overdue; wrote "
+        f"as of {day}: {plural(people, 'contact')}, {overdue} overdue; wrote "
         + ", ".join(str(p) for p in written)
     )

@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.export import frame_to_csv
+from pipeline.export import frame_to_csv, rows_to_csv
 from pipeline.model import InteractionSummary, Person
-from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS, networks, staleness
+from pipeline.report import (
+    NETWORK_COLUMNS,
+    STALENESS_COLUMNS,
+    network_rows,
+    networks,
+    staleness,
+    staleness_frame,
+    staleness_rows,
+)
 from rules.engine import Assignment
 from rules.schema import parse_rules
 
@@ -40,12 +48,12 @@ def build(*people: Person, assignments: dict[int, Assignment] | None = None):  #
 
 def test_columns_statuses_and_sort() -> None:
     people = [
-        Person(1, "Ok Olga", emails=("o@x.org",), interactions=(exchange("2026-11-01"),)),
-        Person(2, "Never Nils"),
-        Person(3, "Late Lea", interactions=(exchange("2026-08-01"),)),
-        Person(4, "Later Luz", interactions=(exchange("2026-05-01"), exchange("2026-06-01"))),
-        Person(5, "Soon Sam", interactions=(exchange("2026-10-20", "inbound", "call"),)),
-        Person(6, "Future Fay", interactions=(exchange("2026-12-01"),)),
+        Person.of(1, "Ok Olga", emails=("o@x.org",), interactions=(exchange("2026-11-01"),)),
+        Person.of(2, "Never Nils"),
+        Person.of(3, "Late Lea", interactions=(exchange("2026-08-01"),)),
+        Person.of(4, "Later Luz", interactions=(exchange("2026-05-01"), exchange("2026-06-01"))),
+        Person.of(5, "Soon Sam", interactions=(exchange("2026-10-20", "inbound", "call"),)),
+        Person.of(6, "Future Fay", interactions=(exchange("2026-12-01"),)),
     ]
     clients = {5: Assignment("clients", "by-hand")}
     frame, _ = build(*people, assignments=clients)
@@ -86,10 +94,10 @@ def test_columns_statuses_and_sort() -> None:
 
 def test_due_soon_and_overdue_boundaries() -> None:
     people = [
-        Person(1, "A", interactions=(exchange("2026-10-16"),)),  # 30 days: due today
-        Person(2, "B", interactions=(exchange("2026-10-15"),)),  # 31 days: overdue
-        Person(3, "C", interactions=(exchange("2026-10-23"),)),  # 23 days: due in 7
-        Person(4, "D", interactions=(exchange("2026-10-24"),)),  # 22 days: ok
+        Person.of(1, "A", interactions=(exchange("2026-10-16"),)),  # 30 days: due today
+        Person.of(2, "B", interactions=(exchange("2026-10-15"),)),  # 31 days: overdue
+        Person.of(3, "C", interactions=(exchange("2026-10-23"),)),  # 23 days: due in 7
+        Person.of(4, "D", interactions=(exchange("2026-10-24"),)),  # 22 days: ok
     ]
     all_clients = {i: Assignment("clients", "r") for i in range(1, 5)}
     frame, _ = build(*people, assignments=all_clients)
@@ -101,8 +109,8 @@ def test_due_soon_and_overdue_boundaries() -> None:
 
 def test_csv_writes_integers_empty_never_cells_and_neutralizes_formulas(tmp_path: Path) -> None:
     people = [
-        Person(1, '=HYPERLINK("http://evil")', interactions=(exchange("2026-11-01"),)),
-        Person(2, "Never Nils", organizations=("@acme",)),
+        Person.of(1, '=HYPERLINK("http://evil")', interactions=(exchange("2026-11-01"),)),
+        Person.of(2, "Never Nils", organizations=("@acme",)),
     ]
     frame, summary = build(*people)
     frame_to_csv(frame, tmp_path / "staleness.csv")
@@ -118,12 +126,34 @@ def test_csv_writes_integers_empty_never_cells_and_neutralizes_formulas(tmp_path
     assert net[2] == "unassigned,,60,2,0,0,1,1,50,14"
 
 
+def test_the_csv_written_from_rows_is_the_one_written_from_the_frame(tmp_path: Path) -> None:
+    """The CLI writes CSV reports from the rows (without pandas); the bytes are the frame's."""
+    ruleset, _ = parse_rules(RULES)
+    assert ruleset is not None
+    people = [
+        Person.of(1, '=HYPERLINK("http://evil")', interactions=(exchange("2026-11-01"),)),
+        Person.of(2, "Never Nils", organizations=("@acme",), sources=("-x", "vcard")),
+        Person.of(3, 'Ann, "Q"', interactions=(exchange("2026-09-01", "inbound", "+call"),)),
+        Person.of(4, "C", interactions=(exchange("2026-11-10"), exchange("2026-11-12"))),
+    ]
+    rows = staleness_rows(people, {4: Assignment("clients", "r")}, ruleset, AS_OF, UTC)
+    summary = network_rows(rows, ruleset)
+    rows_to_csv(tmp_path / "a.csv", STALENESS_COLUMNS, rows)
+    rows_to_csv(tmp_path / "b.csv", NETWORK_COLUMNS, summary)
+    frame = staleness_frame(rows)
+    frame_to_csv(frame, tmp_path / "c.csv")
+    frame_to_csv(networks(frame, ruleset), tmp_path / "d.csv")
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
+    assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "d.csv").read_bytes()
+    assert b"'=HYPERLINK" in (tmp_path / "a.csv").read_bytes()
+
+
 def test_median_and_percent_in_cadence() -> None:
     people = [
-        Person(1, "A", interactions=(exchange("2026-11-05"),)),  # 10 days, ok
-        Person(2, "B", interactions=(exchange("2026-09-01"),)),  # 75 days, overdue
-        Person(3, "C", interactions=(exchange("2026-11-10"),)),  # 5 days
-        Person(4, "D", interactions=(exchange("2026-11-14"),)),  # 1 day
+        Person.of(1, "A", interactions=(exchange("2026-11-05"),)),  # 10 days, ok
+        Person.of(2, "B", interactions=(exchange("2026-09-01"),)),  # 75 days, overdue
+        Person.of(3, "C", interactions=(exchange("2026-11-10"),)),  # 5 days
+        Person.of(4, "D", interactions=(exchange("2026-11-14"),)),  # 1 day
     ]
     _, summary = build(*people)
     row = summary[summary["network"] == "unassigned"].iloc[0]

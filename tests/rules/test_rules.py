@@ -48,7 +48,7 @@ NONE = Overrides()
 def person(**kwargs: object) -> Person:
     base: dict[str, object] = {"contact_id": 1, "name": "Ann"}
     base.update(kwargs)
-    return Person(**base)  # type: ignore[arg-type]
+    return Person.of(**base)  # type: ignore[arg-type]
 
 
 def exchange(day: str) -> InteractionSummary:
