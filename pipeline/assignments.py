@@ -23,27 +23,30 @@ class Classified:
     people: list[Person]
     assignments: dict[int, Assignment]
     ruleset: RuleSet
+    as_of: date
 
 
-def classified(config: Config, as_of: date) -> Classified:
-    """Everyone in the store with their assignment as of a date.
+def classified(config: Config, as_of: date, part: tuple[int, int] = (0, 1)) -> Classified:
+    """Everyone in the store with their assignment as of a date (`part`: see Store.people).
 
     Discovered people join networks and reports once the relationship is two-way, or once the
     user puts them in a network by hand (an override). RulesError when a file is bad.
     """
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset.network_names)
-    people = listed(config, overrides, as_of)
+    people = listed(config, overrides, as_of, part)
     assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
-    return Classified(people, assignments, ruleset)
+    return Classified(people, assignments, ruleset, as_of)
 
 
-def listed(config: Config, overrides: Overrides, as_of: date) -> list[Person]:
+def listed(
+    config: Config, overrides: Overrides, as_of: date, part: tuple[int, int] = (0, 1)
+) -> list[Person]:
     """The people networks and reports are about, their histories as of a date: not the
     ignored ones, and discovered people once the relationship is two-way or once the user
     decided where they belong."""
     policy = config.mail_policy()
-    people = everyone(config, as_of)
+    people = everyone(config, as_of, part)
     if not overrides and not policy.ignores_any:
         return [p for p in people if p.listed]
     return [
@@ -73,12 +76,14 @@ def my_addresses(config: Config, store: Store) -> frozenset[str]:
     return frozenset(address for address, _ in store.inferred_me())
 
 
-def everyone(config: Config, as_of: date | None = None) -> list[Person]:
+def everyone(
+    config: Config, as_of: date | None = None, part: tuple[int, int] = (0, 1)
+) -> list[Person]:
     """Every person in the store, discovered or not, in no network yet (the user is no one);
     their histories as of the end of a date (exchanges after it do not count), or all."""
     until = end_of(as_of, config.tz()) if as_of is not None else None
     with Store(config.store_path, patience=READER_PATIENCE) as store:
-        return store.people(my_addresses(config, store), until)
+        return store.people(my_addresses(config, store), until, part)
 
 
 def end_of(day: date, zone: tzinfo) -> datetime:

@@ -475,7 +475,7 @@ class History(NamedTuple):
             outbound=self.outbound - directions.count(_DIRECTION_CODE["outbound"]),
             inbound=self.inbound - directions.count(_DIRECTION_CODE["inbound"]),
             mutual=self.mutual - directions.count(_DIRECTION_CODE["mutual"]),
-            channels=tuple((c, n - lost.get(c, 0)) for c, n in self.channels if n > lost.get(c, 0)),
+            channels=_less(self.channels, lost),
             recent=recent.head(kept),
             recent_from=self.recent_from,
         )
@@ -502,6 +502,19 @@ class History(NamedTuple):
 EMPTY_HISTORY = History()
 
 
+def _less(
+    channels: tuple[tuple[str, int], ...], lost: dict[str, int]
+) -> tuple[tuple[str, int], ...]:
+    """Channel counts less those lost; the pairs that lose nothing are kept, not copied."""
+    if not lost:
+        return channels
+    return tuple(
+        pair if pair[0] not in lost else (pair[0], pair[1] - lost[pair[0]])
+        for pair in channels
+        if pair[1] > lost.get(pair[0], 0)
+    )
+
+
 class Person(NamedTuple):
     """One human as the store knows them: the union of contact records that share an e-mail.
 
@@ -525,9 +538,9 @@ class Person(NamedTuple):
     notes: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
     history: History = EMPTY_HISTORY
-    #: Every exchange, whatever date `history` is as of (who is listed does not change with
-    #: the date of a report); None: the same as `history`.
-    lifetime: History | None = None
+    #: Whether the relationship is two-way over all time, whatever date `history` is as of
+    #: (who is listed does not change with the date of a report); None: as `history` says.
+    ever_two_way: bool | None = None
 
     @classmethod
     def of(
@@ -552,7 +565,7 @@ class Person(NamedTuple):
     @property
     def two_way(self) -> bool:
         """At least one exchange each way, or a meeting: a relationship, not a mailing."""
-        return (self.lifetime or self.history).two_way
+        return self.history.two_way if self.ever_two_way is None else self.ever_two_way
 
     @property
     def listed(self) -> bool:

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from pipeline.model import (
     DISCOVERED,
+    EMPTY_HISTORY,
     Direction,
     History,
     InteractionSummary,
@@ -101,30 +102,30 @@ def build_people(
     records: Iterable[RecordRow],
     known: Mapping[int, History],
     me: frozenset[str] = frozenset(),
-    lifetimes: Mapping[int, History] | None = None,
+    ever_two_way: Mapping[int, bool] | None = None,
 ) -> list[Person]:
     """Every person of `records` (in person order, as the store gives them), by contact id,
     with their History from `known` (none: no exchange).
 
     `me` are the user's own addresses: whoever holds one is the user, not a person (their
     exchanges are not exchanges, whatever an import believed when it stored them).
-    `lifetimes` are the histories over all time, when `known` are as of an earlier date.
+    `ever_two_way`: whether each person's relationship is two-way over all time, where
+    `known` is as of an earlier date and tells otherwise.
 
     A person's lists (e-mails, organizations, ...) run from their most recent record to the
     oldest, so `emails[0]` is the primary address; the name is the most recent record's,
     except that an address-book name wins over a name an exchange brought.
     """
-    empty = History()
-    every = lifetimes if lifetimes is not None else known
+    ever = ever_two_way or {}
     people: list[Person] = []
     held: list[RecordRow] = []
     for record in records:
         if held and record.person_id != held[0].person_id:
-            _add(people, held, known, every, me, empty)
+            _add(people, held, known, ever, me)
             held = []
         held.append(record)
     if held:
-        _add(people, held, known, every, me, empty)
+        _add(people, held, known, ever, me)
     return people
 
 
@@ -132,21 +133,20 @@ def _add(
     people: list[Person],
     held: list[RecordRow],
     known: Mapping[int, History],
-    every: Mapping[int, History],
+    ever: Mapping[int, bool],
     me: frozenset[str],
-    empty: History,
 ) -> None:
     pid = held[0].person_id
     if people and pid <= people[-1].contact_id:
         raise ValueError("build_people takes records in person order")
     if me and any(kind == "email" and value in me for r in held for kind, value in r.handles):
         return
-    people.append(_person(pid, held, known.get(pid, empty), every.get(pid, empty)))
+    people.append(_person(pid, held, known.get(pid, EMPTY_HISTORY), ever.get(pid)))
 
 
-def _person(pid: int, records: list[RecordRow], history: History, lifetime: History) -> Person:
+def _person(pid: int, records: list[RecordRow], history: History, ever: bool | None) -> Person:
     if len(records) == 1:  # most people: what follows, without merging
-        return _one(pid, records[0], history, lifetime)
+        return _one(pid, records[0], history, ever)
     records.sort(key=lambda r: (r.import_seq, r.contact_id), reverse=True)
     named = max(
         records, key=lambda r: (r.source not in FALLBACK_SOURCES, r.import_seq, r.contact_id)
@@ -173,11 +173,11 @@ def _person(pid: int, records: list[RecordRow], history: History, lifetime: Hist
         # A placeholder source only when it is the only one.
         sources=tuple(sorted(sources - FALLBACK_SOURCES or sources)),
         history=history,
-        lifetime=lifetime,
+        ever_two_way=ever,
     )
 
 
-def _one(pid: int, r: RecordRow, history: History, lifetime: History) -> Person:
+def _one(pid: int, r: RecordRow, history: History, ever: bool | None) -> Person:
     """`_person` of someone with a single record."""
     handles = r.handles
     if len(handles) == 1 and handles[0][0] == "email":  # most records
@@ -200,7 +200,7 @@ def _one(pid: int, r: RecordRow, history: History, lifetime: History) -> Person:
         (r.notes,) if r.notes else (),
         (r.source,),
         history,
-        lifetime,
+        ever,
     )
 
 

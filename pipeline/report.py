@@ -133,6 +133,12 @@ def staleness_rows(
         if cadence is None:
             cadence = cadences[assignment.network] = ruleset.cadence(assignment.network)
         rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window))
+    return sort_rows(rows)
+
+
+def sort_rows(rows: list[Row]) -> list[Row]:
+    """Staleness rows most urgent first (in place; returned): overdue (most overdue first),
+    due_soon (soonest due first), never, ok; then by name."""
     rows.sort(key=_sort_key)
     return rows
 

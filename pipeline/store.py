@@ -587,32 +587,41 @@ class Store:
         )
 
     def people(
-        self, me: frozenset[str] = frozenset(), until: datetime | None = None
+        self,
+        me: frozenset[str] = frozenset(),
+        until: datetime | None = None,
+        part: tuple[int, int] = (0, 1),
     ) -> list[Person]:
         """Every person with their records merged and their History attached, by id; `me`, the
         user's own addresses, are no one's. With `until`, histories are as of that instant
-        (later exchanges do not count).
+        (later exchanges do not count). `part` (k, n): only the people whose id is k modulo n,
+        for n processes that share the work.
 
         The cost follows the number of people: a history is read from `person_stats`; only the
         people whose history is stale (new exchanges, changed records) and, with `until`, those
-        with exchanges after it are worked out from their own exchanges."""
-        lifetimes = self._histories()
-        known = lifetimes
+        whose kept history does not reach back far enough are worked out from their exchanges."""
+        known = self._histories(part)
+        ever: dict[int, bool] = {}  # where the history over all time tells otherwise
         if until is not None:
-            known = {}
             pending: list[int] = []
-            for pid, history in lifetimes.items():
+            for pid, history in known.items():
                 truncated = history.until(until)
+                if truncated is history:
+                    continue
+                if history.two_way != (truncated is not None and truncated.two_way):
+                    ever[pid] = history.two_way
                 if truncated is None:  # the report reaches back further than `recent` does
                     pending.append(pid)
                 else:
-                    known[pid] = truncated
+                    known[pid] = truncated  # the history over all time is not kept
             if pending:
                 owner, _ = self._owners()
                 handles = _handles_by_person(owner)
                 for pid in pending:
                     known[pid] = self._worked_out(pid, handles.get(pid, ()), owner, until)
-        return build_people(self._record_stream(), known, me, lifetimes)
+                    if known[pid].two_way == ever.get(pid):
+                        del ever[pid]
+        return build_people(self._record_stream(part), known, me, ever)
 
     def refresh_histories(self) -> int:
         """Work out again the histories gone stale (call inside a transaction); how many."""
@@ -651,12 +660,14 @@ class Store:
         """Every contact record, in person order."""
         return list(self._record_stream())
 
-    def _record_stream(self) -> Iterator[RecordRow]:
+    def _record_stream(self, part: tuple[int, int] = (0, 1)) -> Iterator[RecordRow]:
         """Every contact record, in person order, read a few thousand at a time: a report holds
         people, never every record besides."""
         cursor = self.db.execute(
             "SELECT id, person_id, source, name, organization, title, labels, notes, import_seq, "
-            "handles FROM contacts ORDER BY coalesce(person_id, id), id"
+            "handles FROM contacts WHERE coalesce(person_id, id) % ? = ? "
+            "ORDER BY coalesce(person_id, id), id",
+            (part[1], part[0]),
         )
         # Sources, organizations and handle kinds repeat: one string each, not one per record.
         words: dict[str, str] = {"email": "email", "phone": "phone", "url": "url"}
@@ -695,12 +706,13 @@ class Store:
         )
         return owner, {pid for pid, _ in rows}
 
-    def _histories(self) -> dict[int, History]:
+    def _histories(self, part: tuple[int, int] = (0, 1)) -> dict[int, History]:
         """Every person's History over all time, from person_stats where it is fresh."""
         cursor = self.db.execute(
             "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
             "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
-            "FROM person_stats"
+            "FROM person_stats WHERE person_id % ? = ?",
+            (part[1], part[0]),
         )
         known: dict[int, History] = {}
         # Channel and source names, and whole `names` documents, repeat from person to person:
@@ -722,8 +734,9 @@ class Store:
             if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat, as counts grow
                 decoded.clear()
         if self._anything_stale():
+            k, n = part
             for fresh in self._stale_histories(*self._owners()):
-                known.update(fresh)
+                known.update((pid, h) for pid, h in fresh.items() if pid % n == k)
         return known
 
     def _stale_histories(

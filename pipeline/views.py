@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.model import InteractionSummary, Person
+
+if TYPE_CHECKING:
+    from pipeline.assignments import Classified
 from rules.engine import Assignment
 
 CONTACT_COLUMNS = (
@@ -50,6 +53,35 @@ def contact_rows(
             "sources": list(p.sources),
         }
         for p in people
+    ]
+
+
+def contact_rows_of(found: Classified, network: str | None = None) -> list[dict[str, Any]]:
+    """`contact_rows` of placed people (those of one network, when named)."""
+    people = [
+        p
+        for p in found.people
+        if network is None or found.assignments[p.contact_id].network == network
+    ]
+    return contact_rows(people, found.assignments)
+
+
+#: A person as `classify` shows them: id, network, rule, name, e-mail, and why (when asked).
+Explained = tuple[int, str, str, str, str, tuple[str, ...]]
+
+
+def explained(found: Classified, *, with_reasons: bool = False) -> list[Explained]:
+    """Each placed person's network and rule, with the reasons only when asked for."""
+    return [
+        (
+            p.contact_id,
+            (a := found.assignments[p.contact_id]).network,
+            a.rule,
+            p.name,
+            p.email,
+            a.reasons if with_reasons else (),
+        )
+        for p in found.people
     ]
 
 

@@ -18,21 +18,26 @@ from pipeline.cli.output import plural, print_rows
 @click.pass_context
 def classify(ctx: click.Context, explain: bool, as_of: str | None) -> None:
     """Sort every contact into a network by the rules of networks.toml."""
-    from pipeline.assignments import classified, save
+    from functools import partial
+
+    from pipeline.parts import over_everyone, save_placed
+    from pipeline.views import explained
 
     app = app_of(ctx)
-    found = classified(app.config, as_of_day(as_of, app))
-    save(app.config, found.assignments)
+    done, ruleset = over_everyone(
+        app.config, as_of_day(as_of, app), partial(explained, with_reasons=explain)
+    )
+    found = [item for part in done for item in part]
+    save_placed(app.config, [(pid, network, rule) for pid, network, rule, *_ in found])
     if explain:
-        for person in sorted(found.people, key=lambda p: p.name.casefold()):
-            a = found.assignments[person.contact_id]
-            rule = f" by rule '{a.rule}'" if a.rule else ""
-            who = f"{person.name} <{person.email}>" if person.email else person.name
-            echo(f"{who}: {a.network}{rule}: {'; '.join(a.reasons)}")
-    counts = Counter(a.network for a in found.assignments.values())
-    order = [*found.ruleset.network_names, "unassigned"]
+        for _, network, rule, name, email, reasons in sorted(found, key=lambda f: f[3].casefold()):
+            by = f" by rule '{rule}'" if rule else ""
+            who = f"{name} <{email}>" if email else name
+            echo(f"{who}: {network}{by}: {'; '.join(reasons)}")
+    counts = Counter(network for _, network, *_ in found)
+    order = [*ruleset.network_names, "unassigned"]
     app.say(
-        f"classified {plural(len(found.people), 'contact')}: "
+        f"classified {plural(len(found), 'contact')}: "
         + ", ".join(f"{name} {counts.get(name, 0)}" for name in order)
     )
 
@@ -60,8 +65,17 @@ def contacts(
     people in the report); --discovered lists every discovered person instead, --ignored the
     people kept out of everything.
     """
-    from pipeline.assignments import classified, everyone
-    from pipeline.views import CONTACT_COLUMNS, DISCOVERED_COLUMNS, contact_rows, discovered_rows
+    from functools import partial
+
+    from pipeline.assignments import everyone
+    from pipeline.parts import over_everyone
+    from pipeline.views import (
+        CONTACT_COLUMNS,
+        DISCOVERED_COLUMNS,
+        contact_rows_of,
+        discovered_rows,
+    )
+    from rules.schema import load_rules
 
     app = app_of(ctx)
     if (discovered or ignored) and network is not None:
@@ -75,18 +89,14 @@ def contacts(
         rows = discovered_rows(everyone(app.config), app.config.tz())
         print_rows(rows, DISCOVERED_COLUMNS, fmt, "discovered contact", whole=_ALWAYS)
         return
-    found = classified(app.config, as_of_day(None, app))
-    names = (*found.ruleset.network_names, "unassigned")
+    ruleset = load_rules(app.config.networks_path)
+    names = (*ruleset.network_names, "unassigned")
     if network is not None and network not in names:
         fail(f"no network named {network!r}; networks: " + ", ".join(names))
-    rows = contact_rows(
-        [
-            p
-            for p in found.people
-            if network is None or found.assignments[p.contact_id].network == network
-        ],
-        found.assignments,
+    done, _ = over_everyone(
+        app.config, as_of_day(None, app), partial(contact_rows_of, network=network)
     )
+    rows = sorted((row for part in done for row in part), key=lambda r: r["contact_id"])
     for row in rows:
         row["email"] = row["emails"][0] if row["emails"] else ""
         row["more e-mails"] = row["emails"][1:]

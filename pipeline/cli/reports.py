@@ -31,14 +31,13 @@ from pipeline.cli.output import plural, print_summary
 def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, top: int) -> None:
     """Report who is overdue for contact: staleness.csv (a row a contact) and networks.csv."""
     from pipeline import export
-    from pipeline.assignments import classified, save
+    from pipeline.parts import report_rows
     from pipeline.report import (
         NETWORK_COLUMNS,
         STALENESS_COLUMNS,
         network_frame,
         network_rows,
         staleness_frame,
-        staleness_rows,
     )
 
     app = app_of(ctx)
@@ -47,11 +46,9 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     if fmt != "table" and ctx.get_parameter_source("top") is ParameterSource.COMMANDLINE:
         raise click.UsageError("--top is for --format table; the files hold everyone")
     day = as_of_day(as_of, app)
-    found = classified(app.config, day)
-    save(app.config, found.assignments, wait=False)
-    rows = staleness_rows(found.people, found.assignments, found.ruleset, day, app.config.tz())
+    found = report_rows(app.config, day)
+    rows = found.rows
     summary = network_rows(rows, found.ruleset)
-    del found  # a hundred thousand people: what follows needs their rows only
     overdue = sum(1 for row in rows if row[STALENESS_COLUMNS.index("status")] == "overdue")
     if fmt == "csv":  # the nightly case: written from the rows, without pandas
         folder = out or app.home / "reports"

@@ -91,7 +91,7 @@ def _reference(store: Store, day: date) -> pd.DataFrame:
     lifetime = histories(owners(records), rows)
     end = end_of(day, UTC)
     until = histories(owners(records), [r for r in rows if r.at < end])
-    people = build_people(records, until, lifetimes=lifetime)
+    people = build_people(records, until, ever_two_way={p: h.two_way for p, h in lifetime.items()})
     return _report(people, day)
 
 
@@ -183,3 +183,34 @@ def test_histories_as_of_a_date_never_count_later_exchanges() -> None:
             expected.last,
             expected.first,
         )
+
+
+def test_a_report_shared_between_processes_is_the_report_of_one(tmp_path: Path) -> None:
+    """Parts of everyone, each read and placed in a process of its own, make the same rows as
+    one process does: for several dates, with merged people in the store."""
+    from pipeline.config import load_config
+    from pipeline.parts import in_parts, report_rows
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text('timezone = "UTC"\n')
+    (home / "networks.toml").write_text(RULES)
+    config = load_config(home)
+    rng = random.Random(4)
+    with Store(config.store_path) as store:
+        import_file(store, MemoryConnector(_records(rng), tmp_path / "book"))
+        import_file(store, MemoryConnector(_exchanges(rng, 1500), tmp_path / "a"))
+        resolve(store)
+        with store.transaction():
+            store.merge([1, 2])
+            store.merge([7, 30])
+    for day in DATES[:6]:
+        one = report_rows(config, day, parts=1).rows
+        assert report_rows(config, day, parts=3).rows == one
+    assert len(set(in_parts(_process, 3))) == 3  # three processes did the work
+
+
+def _process(part: tuple[int, int]) -> int:
+    import os
+
+    return os.getpid()
