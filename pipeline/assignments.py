@@ -95,12 +95,13 @@ def end_of(day: date, zone: tzinfo) -> datetime:
 def save(config: Config, assignments: Mapping[int, Assignment], *, wait: bool = True) -> bool:
     """Replace the stored network of every person (one transaction). Without `wait`, a store
     another command is writing to is left as it is (False): the report does not need it."""
+    placed = [(pid, a.network, a.rule) for pid, a in assignments.items()]
     try:
-        with (
-            Store(config.store_path, patience=WRITER_PATIENCE if wait else 0.0) as store,
-            store.transaction(),
-        ):
-            store.save_assignments((pid, a.network, a.rule) for pid, a in assignments.items())
+        with Store(config.store_path, patience=WRITER_PATIENCE if wait else 0.0) as store:
+            if store.assignments_saved(placed):
+                return True
+            with store.transaction():
+                store.save_assignments(placed)
     except StoreBusy:
         if wait:
             raise

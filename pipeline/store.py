@@ -7,6 +7,7 @@ of an import happens inside one transaction with the source's checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -614,13 +615,11 @@ class Store:
                     pending.append(pid)
                 else:
                     known[pid] = truncated  # the history over all time is not kept
-            if pending:
-                owner, _ = self._owners()
-                handles = _handles_by_person(owner)
-                for pid in pending:
-                    known[pid] = self._worked_out(pid, handles.get(pid, ()), owner, until)
-                    if known[pid].two_way == ever.get(pid):
-                        del ever[pid]
+            for pid in pending:
+                owner = self._owned(pid)
+                known[pid] = self._worked_out(pid, list(owner), owner, until)
+                if known[pid].two_way == ever.get(pid):
+                    del ever[pid]
         return build_people(self._record_stream(part), known, me, ever)
 
     def refresh_histories(self) -> int:
@@ -675,13 +674,23 @@ class Store:
         kinds = words.__getitem__
         make = RecordRow
         while rows := cursor.fetchmany(_RECORDS_AT_ONCE):
-            # One JSON document for the lists of many records: a json.loads call a record
-            # costs more than the decoding.
-            lists = _json_each([f"[{row[6]},{row[9]}]" for row in rows])
-            for (cid, pid, source, name, organization, title, _, notes, seq, _), (
-                labels,
-                handles,
-            ) in zip(rows, lists, strict=True):
+            # Most records hold no label and one e-mail address, which their text shows without
+            # decoding; the others' lists are one JSON document for the lot (a json.loads call
+            # a record costs more than the decoding).
+            lists = iter(
+                _json_each(
+                    [f"[{row[6]},{row[9]}]" for row in rows if _one_email(row[6], row[9]) is None]
+                )
+            )
+            for cid, pid, source, name, organization, title, labels_text, notes, seq, text in rows:
+                email = _one_email(labels_text, text)
+                if email is not None:
+                    labels: tuple[str, ...] = ()
+                    handles: tuple[tuple[str, str], ...] = (("email", email),)
+                else:
+                    found_labels, found_handles = next(lists)
+                    labels = tuple([share(label, label) for label in found_labels])
+                    handles = tuple([(kinds(kind), value) for kind, value in found_handles])
                 yield make(
                     cid,
                     cid if pid is None else pid,
@@ -689,11 +698,41 @@ class Store:
                     name,
                     share(organization, organization),
                     share(title, title),
-                    tuple([share(label, label) for label in labels]) if labels else (),
+                    labels,
                     notes,
                     seq,
-                    tuple([(kinds(kind), value) for kind, value in handles]),
+                    handles,
                 )
+
+    def _owned(self, pid: int) -> dict[tuple[str, str], int]:
+        """The handles person `pid` owns (see pipeline.people.owners), found without reading
+        every record: theirs, less those a person of a smaller id holds too."""
+        held = {
+            (str(kind), str(value))
+            for (text,) in self.db.execute(
+                "SELECT handles FROM contacts "
+                "WHERE person_id = ? OR (person_id IS NULL AND id = ?)",
+                (pid, pid),
+            )
+            for kind, value in json.loads(text)
+        }
+        owned: dict[tuple[str, str], int] = {}
+        for kind, value in held:
+            if kind == "email":
+                row = self.db.execute(
+                    "SELECT min(coalesce(c.person_id, c.id)) FROM email_index e "
+                    "JOIN contacts c ON c.id = e.contact_id WHERE e.email = ?",
+                    (value,),
+                ).fetchone()
+            else:  # phones and profiles have no index: a scan of the records' handles
+                row = self.db.execute(
+                    "SELECT min(coalesce(person_id, id)) FROM contacts WHERE instr(handles, ?)",
+                    (_to_json([kind, value]),),
+                ).fetchone()
+            first = row[0] if row and row[0] is not None else pid
+            if first >= pid:
+                owned[(kind, value)] = pid
+        return owned
 
     def _owners(self) -> tuple[dict[tuple[str, str], int], set[int]]:
         """Whose each handle is (pipeline.people.owners), and every person's id: from the
@@ -1061,12 +1100,24 @@ class Store:
 
     # -- assignments ----------------------------------------------------------------------------
 
+    def assignments_saved(self, assignments: Iterable[tuple[int, str, str]]) -> bool:
+        """Whether these (person_id, network, rule) are what the store holds already (a
+        digest of them is kept as they are saved: nightly, nothing has usually changed)."""
+        row = self.db.execute(
+            "SELECT value FROM counters WHERE name = 'assignments digest'"
+        ).fetchone()
+        return row is not None and row[0] == _assignments_digest(assignments)
+
     def save_assignments(self, assignments: Iterable[tuple[int, str, str]]) -> None:
         """Replace the stored network of every person with (person_id, network, rule). Only
         what changed is written: `classified_at` says since when a person has theirs."""
         now = _now()
         before = self.assignments()
         after = {pid: (network, rule) for pid, network, rule in assignments}
+        self.db.execute(
+            "INSERT OR REPLACE INTO counters (name, value) VALUES ('assignments digest', ?)",
+            (_assignments_digest((pid, n, r) for pid, (n, r) in after.items()),),
+        )
         self.db.executemany(
             "DELETE FROM assignments WHERE person_id = ?",
             ((pid,) for pid in before.keys() - after.keys()),
@@ -1159,6 +1210,27 @@ def _from_totals(
         ),
         recent_from=start,
     )
+
+
+def _assignments_digest(assignments: Iterable[tuple[int, str, str]]) -> int:
+    """A digest of assignments, whatever their order, as a signed 64-bit integer."""
+    lines = sorted(f"{pid}\t{network}\t{rule}" for pid, network, rule in assignments)
+    digest = hashlib.blake2b("\n".join(lines).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _one_email(labels: str, handles: str) -> str | None:
+    """The address of a record with no label and one e-mail address and nothing else, read
+    from its JSON as the store writes it (None for any other record)."""
+    if (
+        labels == "[]"
+        and handles.startswith('[["email","')
+        and handles.endswith('"]]')
+        and handles.count('"') == 4
+        and "\\" not in handles
+    ):
+        return handles[11:-3]
+    return None
 
 
 def _json_each(texts: list[str]) -> list[Any]:

@@ -54,6 +54,8 @@ def _records(rng: random.Random) -> list[Contact]:
         handles = [Handle("email", f"p{i}@{domain}")]
         if i % 10 == 3:
             handles.append(Handle("email", f"p{i}.alt@home.example"))  # two addresses
+        if i % 15 in (5, 6):  # a phone two people share: it counts for the older one
+            handles.append(Handle("phone", f"+1555010{i // 15:02}"))
         people.append(Contact("vcard", f"uid:{i}", f"Person {i}", handles=tuple(handles)))
     return people
 
@@ -72,6 +74,9 @@ def _exchanges(rng: random.Random, count: int) -> list[Interaction]:
         if i % 10 == 3 and rng.random() < 0.5:  # the same message to their other address
             other = Handle("email", f"p{i}.alt@home.example")
             found.append(Interaction(at, direction, channel, other, "t", key))  # type: ignore[arg-type]
+        if i % 15 == 6 and rng.random() < 0.5:  # a call from the shared phone
+            phone = Handle("phone", f"+1555010{i // 15:02}")
+            found.append(Interaction(at, "mutual", "call", phone, "t", f"{key}p"))
         if n % 50 == 0:  # exchanges at the same instant: the latest is told by exchange_order
             found.append(
                 Interaction(at, "mutual", "coffee", Handle("email", address), "t", f"{key}b")

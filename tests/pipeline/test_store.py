@@ -350,3 +350,21 @@ def test_migration_5_repacks_the_histories_of_a_schema_4_store(tmp_path: Path) -
         assert past.history.total == 1 and past.two_way  # two-way over all time
         with store.transaction():
             assert store.refresh_histories() == 0
+
+
+def test_assignments_are_written_only_when_they_change(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as store:
+        first = [(1, "clients", "r1"), (2, "unassigned", "")]
+        assert not store.assignments_saved(first)
+        with store.transaction():
+            store.save_assignments(first)
+        assert store.assignments_saved(list(reversed(first)))  # whatever the order
+        since = store.db.execute("SELECT classified_at FROM assignments WHERE person_id = 1")
+        [(when,)] = since.fetchall()
+        second = [(1, "clients", "r1"), (3, "mentors", "r2")]
+        assert not store.assignments_saved(second)
+        with store.transaction():
+            store.save_assignments(second)
+        assert store.assignments() == {1: ("clients", "r1"), 3: ("mentors", "r2")}
+        kept = store.db.execute("SELECT classified_at FROM assignments WHERE person_id = 1")
+        assert kept.fetchall() == [(when,)]  # unchanged: since when they have it
