@@ -373,6 +373,26 @@ class Timeline:
         """The first `count` exchanges (sharing this timeline's arrays)."""
         return Timeline(self.moments, self.codes, self.words, min(count, len(self)))
 
+    def then(self, start: int, added: list[InteractionSummary]) -> Timeline:
+        """This timeline from index `start` on, followed by exchanges that come after all of
+        it (in order): the arrays are cut and extended in C, not unpacked."""
+        size = len(self)
+        index = {word: i for i, word in enumerate(self.words)}
+        codes: list[int] = []
+        for item in added:
+            codes += (
+                _DIRECTION_CODE[item.direction],
+                index.setdefault(item.channel, len(index)),
+                index.setdefault(item.source, len(index)),
+            )
+        moments = self.moments[start:size]
+        moments.extend(micros(item.at) for item in added)
+        kind = code_type(len(index))
+        kept = self.codes[3 * start : 3 * size]
+        packed = kept if kept.typecode == kind else array(kind, kept)
+        packed.extend(codes)
+        return Timeline(moments, packed, tuple(index))
+
     def tail(self, start: int) -> Iterator[tuple[Direction, str]]:
         """Direction and channel of every exchange from index `start` on."""
         codes, words = self.codes, self.words
@@ -478,6 +498,44 @@ class History(NamedTuple):
             channels=_less(self.channels, lost),
             recent=recent.head(kept),
             recent_from=self.recent_from,
+        )
+
+    def with_new(self, new: Iterable[InteractionSummary]) -> History:
+        """This history with exchanges it did not count yet (none of them already in it):
+        what `of` would make of all of them, without the exchanges it no longer keeps."""
+        added = sorted(new, key=exchange_order)
+        if not added:
+            return self
+        if self.last is None:
+            return History.of(added)
+        latest = max(self.last, added[-1], key=exchange_order)
+        start = latest.at - RECENT
+        first = min(self.first or added[0].at, added[0].at)
+        if exchange_order(added[0]) >= exchange_order(self.last):  # nightly: all of them later
+            recent = self.recent.then(
+                self.recent.before(start), [e for e in added if e.at >= start]
+            )
+        else:  # older mail imported: merged, one at a time
+            recent = Timeline.of(
+                sorted(
+                    [e for e in self.recent if e.at >= start] + [e for e in added if e.at >= start],
+                    key=exchange_order,
+                )
+            )
+        channels = Counter(dict(self.channels))
+        channels.update(e.channel for e in added)
+        directions = Counter(e.direction for e in added)
+        cut = first < start
+        return History(
+            total=self.total + len(added),
+            first=first,
+            last=latest,
+            outbound=self.outbound + directions["outbound"],
+            inbound=self.inbound + directions["inbound"],
+            mutual=self.mutual + directions["mutual"],
+            channels=tuple(sorted(channels.items())),
+            recent=recent,
+            recent_from=start if cut else None,
         )
 
     def covers(self, start: datetime) -> bool:

@@ -104,6 +104,12 @@ class Store:
         self._sources_seen: set[str] = set()
         self._sources_new: set[str] = set()
         self._ownerless_cache: frozenset[tuple[str, str]] | None = None
+        #: The exchanges this session stored, by handle, while they are few: a history they
+        #: make stale is worked out from what it held and them (see refresh_histories). None
+        #: once they are too many, or not known to be new.
+        self._new: dict[tuple[str, str], list[InteractionSummary]] | None = {}
+        self._marked: set[tuple[str, str]] = set()  # the handles this session marked stale
+        self._kept_new = 0
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
         try:
@@ -195,10 +201,13 @@ class Store:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._new = None  # what was stored is gone
             raise
         finally:
             note.unlink(missing_ok=True)
         self.db.execute("ROLLBACK" if rollback else "COMMIT")
+        if rollback:
+            self._new = None
 
     def begin_import(self, what: str) -> int:
         """Start an import run and return its sequence number (orders records by recency)."""
@@ -353,6 +362,12 @@ class Store:
 
     def mark_stale(self, handles: Iterable[tuple[str, str]]) -> None:
         """The histories of whoever holds these handles must be worked out again."""
+        handles = list(handles)
+        if self._new:  # a handle stale from before: its stored history is no base to add to
+            for kind, value in self.db.execute("SELECT kind, value FROM stale_handles"):
+                if (kind, value) not in self._marked:
+                    self._new.pop((kind, value), None)
+        self._marked.update(handles)
         self.db.executemany(
             "INSERT OR IGNORE INTO stale_handles (kind, value) VALUES (?, ?)", handles
         )
@@ -364,6 +379,7 @@ class Store:
 
     def add_interactions(self, interactions: Iterable[Interaction], seq: int) -> int:
         """Store exchanges not seen before; return how many were new."""
+        interactions = list(interactions)
         before = self.db.total_changes
         self.db.executemany(
             "INSERT OR IGNORE INTO interactions "
@@ -384,10 +400,18 @@ class Store:
                 for i in interactions
             ),
         )
-        return self._counted(before)
+        new = self._counted(before)
+        if self._keeps(new, len(interactions)):
+            for i in interactions:
+                summary = InteractionSummary(
+                    i.at.astimezone(UTC).replace(microsecond=0), i.direction, i.channel, i.source
+                )
+                self._add_new(i.counterpart.kind, i.counterpart.value, summary)
+        return new
 
     def add_exchange_rows(self, source: str, rows: Iterable[ExchangeRow], seq: int) -> int:
         """`add_interactions` for packed rows (`pipeline.model.Exchanges`); how many were new."""
+        rows = list(rows)
         before = self.db.total_changes
         self.db.executemany(
             "INSERT OR IGNORE INTO interactions "
@@ -395,7 +419,28 @@ class Store:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             ((*row, source, seq) for row in rows),
         )
-        return self._counted(before)
+        new = self._counted(before)
+        if self._keeps(new, len(rows)):
+            instant = datetime.fromisoformat
+            for at, direction, channel, kind, value, *_ in rows:
+                summary = InteractionSummary(instant(at), _DIRECTION_OF[direction], channel, source)
+                self._add_new(kind, value, summary)
+        return new
+
+    def _keeps(self, new: int, stored: int) -> bool:
+        """Whether the `stored` exchanges just written are kept in `_new`: when all of them were
+        new (else which were is not known) and the session's are still few."""
+        if self._new is None or not new:
+            return False
+        self._kept_new += new
+        if new != stored or self._kept_new > _NEW_KEPT:
+            self._new = None
+            return False
+        return True
+
+    def _add_new(self, kind: str, value: str, summary: InteractionSummary) -> None:
+        assert self._new is not None
+        self._new.setdefault((kind, value), []).append(summary)
 
     def _counted(self, before: int) -> int:
         """How many exchanges the statement just run stored, added to the store's count."""
@@ -625,11 +670,20 @@ class Store:
     def refresh_histories(self) -> int:
         """Work out again the histories gone stale (call inside a transaction); how many."""
         if not self._anything_stale():
+            self._new, self._marked, self._kept_new = {}, set(), 0
             return 0
-        owner, present = self._owners()
+        stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
+        handles = [(str(k), str(v)) for k, v in self.db.execute("SELECT * FROM stale_handles")]
+        if len(stale) + len(handles) <= _FEW_STALE:  # a nightly import: look each one up
+            owner = {h: pid for h in handles if (pid := self._owner_of(*h)) is not None}
+            chunks = self._few_stale(stale | set(owner.values()), stale)
+        else:  # every record at once costs less than a lookup each
+            owner, present = self._owners()
+            stale.update(pid for h in handles if (pid := owner.get(h)) is not None)
+            chunks = self._stale_histories(stale & present, owner)
         self._note_ownerless(owner)
         count = 0
-        for fresh in self._stale_histories(owner, present):
+        for fresh in chunks:
             count += len(fresh)
             self.db.executemany(
                 "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
@@ -647,6 +701,7 @@ class Store:
         )
         self.db.execute("DELETE FROM stale_people")
         self.db.execute("DELETE FROM stale_handles")
+        self._new, self._marked, self._kept_new = {}, set(), 0
         return count
 
     def _anything_stale(self) -> bool:
@@ -718,19 +773,8 @@ class Store:
         }
         owned: dict[tuple[str, str], int] = {}
         for kind, value in held:
-            if kind == "email":
-                row = self.db.execute(
-                    "SELECT min(coalesce(c.person_id, c.id)) FROM email_index e "
-                    "JOIN contacts c ON c.id = e.contact_id WHERE e.email = ?",
-                    (value,),
-                ).fetchone()
-            else:  # phones and profiles have no index: a scan of the records' handles
-                row = self.db.execute(
-                    "SELECT min(coalesce(person_id, id)) FROM contacts WHERE instr(handles, ?)",
-                    (_to_json([kind, value]),),
-                ).fetchone()
-            first = row[0] if row and row[0] is not None else pid
-            if first >= pid:
+            first = self._owner_of(kind, value)
+            if first is None or first >= pid:
                 owned[(kind, value)] = pid
         return owned
 
@@ -774,26 +818,78 @@ class Store:
                 decoded.clear()
         if self._anything_stale():
             k, n = part
-            for fresh in self._stale_histories(*self._owners()):
-                known.update((pid, h) for pid, h in fresh.items() if pid % n == k)
+            owner, present = self._owners()
+            stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
+            for kind, value in self.db.execute("SELECT kind, value FROM stale_handles"):
+                if (pid := owner.get((str(kind), str(value)))) is not None:
+                    stale.add(pid)
+            for fresh in self._stale_histories({p for p in stale & present if p % n == k}, owner):
+                known.update(fresh)
         return known
 
+    def _few_stale(self, people: set[int], regrouped: set[int]) -> Iterator[dict[int, History]]:
+        """`_stale_histories` of a few people, each one's handles looked up. A person with one
+        handle, whose records did not change (`regrouped`) and whose new exchanges this
+        session stored, has them added to the history kept (History.with_new): their
+        exchanges, perhaps hundreds of thousands, are not read again."""
+        fresh: dict[int, History] = {}
+        single: dict[tuple[str, str], int] = {}
+        for pid in people:
+            owned = self._owned(pid)
+            held = list(owned)
+            if len(held) == 1 and pid not in regrouped and self._new and held[0] in self._new:
+                fresh[pid] = self._kept_history(pid).with_new(self._new[held[0]])
+            elif len(held) == 1:
+                single[held[0]] = pid
+            elif held:
+                fresh[pid] = self._worked_out(pid, held, owned, None)
+            elif self.db.execute(
+                "SELECT 1 FROM contacts WHERE person_id = ? OR (person_id IS NULL AND id = ?)",
+                (pid, pid),
+            ).fetchone():
+                fresh[pid] = History()
+        yield fresh
+        yield self._single_handle_histories(single)
+
+    def _kept_history(self, pid: int) -> History:
+        """The history person_stats holds for a person (none: no exchange)."""
+        row = self.db.execute(
+            "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
+            "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
+            "FROM person_stats WHERE person_id = ?",
+            (pid,),
+        ).fetchone()
+        if row is None:
+            return History()
+        channels, words = json.loads(row[10])
+        names = (tuple((str(c), int(n)) for c, n in channels), tuple(map(str, words)))
+        return _history(row, names, {})
+
+    def _owner_of(self, kind: str, value: str) -> int | None:
+        """The person a handle belongs to (the smallest id among those holding it), if any."""
+        if kind == "email":
+            row = self.db.execute(
+                "SELECT min(coalesce(c.person_id, c.id)) FROM email_index e "
+                "JOIN contacts c ON c.id = e.contact_id WHERE e.email = ?",
+                (value,),
+            ).fetchone()
+        else:  # phones and profiles have no index: a scan of the records' handles
+            row = self.db.execute(
+                "SELECT min(coalesce(person_id, id)) FROM contacts WHERE instr(handles, ?)",
+                (_to_json([kind, value]),),
+            ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     def _stale_histories(
-        self, owner: dict[tuple[str, str], int], present: set[int]
+        self, stale: set[int], owner: dict[tuple[str, str], int]
     ) -> Iterator[dict[int, History]]:
-        """The histories of the people whose history is stale, worked out from their rows, a
-        few thousand people at a time (an import can leave every history stale)."""
-        stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
-        for kind, value in self.db.execute("SELECT kind, value FROM stale_handles").fetchall():
-            pid = owner.get((str(kind), str(value)))
-            if pid is not None:
-                stale.add(pid)
+        """The histories of the `stale` people, worked out from their rows (`owner`: whose each
+        handle is), a few thousand people at a time (an import can leave every history
+        stale)."""
         handles = _handles_by_person(owner)
         fresh: dict[int, History] = {}
         single: dict[tuple[str, str], int] = {}
         for pid in stale:
-            if pid not in present:
-                continue
             held = handles.get(pid, ())
             if len(held) == 1:
                 single[held[0]] = pid
@@ -1299,6 +1395,10 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: pipeline.model.exchange_order's ranks of directions, and the direction of each rank.
 _RANK_OF: dict[str, int] = {"inbound": 0, "outbound": 1, "mutual": 2}
 DIRECTIONS_BY_RANK: tuple[Direction, ...] = ("inbound", "outbound", "mutual")
+#: Exchanges a session keeps to add to histories (see Store._new); more are worked out anew.
+_NEW_KEPT = 50_000
+#: Stale people and handles up to which each is looked up rather than every record read.
+_FEW_STALE = 5000
 #: People whose histories are worked out at a time.
 _PEOPLE_AT_ONCE = 5000
 #: Contact records read from SQLite at a time.

@@ -219,3 +219,25 @@ def _process(part: tuple[int, int]) -> int:
     import os
 
     return os.getpid()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_history_with_new_exchanges_is_the_history_of_all_of_them(seed: int) -> None:
+    """What a nightly import adds to a kept history equals the history of every exchange:
+    new exchanges later than all, earlier than all, at the same instants, far apart."""
+    rng = random.Random(seed)
+
+    def some(count: int, spread: int) -> list[InteractionSummary]:
+        return [
+            InteractionSummary(
+                START + timedelta(days=rng.randrange(spread), hours=rng.choice([0, 12])),
+                rng.choice(["outbound", "inbound", "mutual"]),  # type: ignore[arg-type]
+                rng.choice(["email", "call", "meeting"]),
+                rng.choice(["mbox", "interactions"]),
+            )
+            for _ in range(count)
+        ]
+
+    old = some(rng.randrange(0, 40), rng.choice([30, 900, 3000]))
+    new = some(rng.randrange(1, 20), rng.choice([10, 900, 3500]))
+    assert History.of(old).with_new(new) == History.of(old + new)
