@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python bench/bench_mbox_import.py
 	$(BIN)/python bench/bench_gmail_sync.py
 	$(BIN)/python bench/bench_outlook_sync.py
+	$(BIN)/python bench/bench_people_scale.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache bench/out

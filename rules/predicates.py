@@ -145,7 +145,12 @@ def _source(cond: Condition, person: Person, context: Context) -> str | None:
 
 def _history(person: Person, context: Context) -> History:
     """The person's exchanges as of the report date (later ones do not count)."""
-    found = person.history.until(context.end)
+    history = person.history
+    last = history.last
+    end = context.end
+    if last is None or last.at < end:  # the common case, without a call
+        return history
+    found = history.until(end)
     if found is None:  # the store gives histories that reach the report date
         raise ValueError(f"the history of {person.name} does not reach back to {context.as_of}")
     return found
