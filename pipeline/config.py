@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import glob
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
@@ -118,6 +119,60 @@ class OutlookAccount:
 
 
 @dataclass(frozen=True)
+class FileSource:
+    """A `[[files]]` table: a file, a folder or a glob (`~/Downloads/contacts*.vcf`) that
+    `netgarden run` imports again when it changed; `format` as `import --format` takes it
+    (empty: told from each file's content)."""
+
+    path: str
+    format: str = ""
+
+    @property
+    def label(self) -> str:
+        """How status, history and the run's lines name it."""
+        return f"files {self.path}"
+
+    def paths(self, home: Path) -> list[Path]:
+        """The files and folders it names now (a glob's matches, sorted); a relative path is
+        relative to the home."""
+        text = os.path.expanduser(self.path)
+        if glob.has_magic(text):
+            pattern = text if os.path.isabs(text) else str(home / text)
+            return [Path(p) for p in sorted(glob.glob(pattern))]
+        path = Path(text)
+        return [path if path.is_absolute() else home / path]
+
+
+#: When the digest is sent: after every run, or only when a source failed or someone is overdue.
+DIGEST_WHEN = ("always", "problems")
+
+
+@dataclass(frozen=True)
+class Notify:
+    """The `[notify]` table: who hears about unattended runs.
+
+    `ping_url` is a dead man's switch (healthchecks.io and the like): `/start`, then the URL
+    itself on success or `/fail` with the log's last lines. `smtp_host` sends an e-mail digest
+    to `mail_to`; the password is read from `smtp_password_file` (relative to the home) or the
+    environment variable `smtp_password_env`, never from config.toml.
+    """
+
+    ping_url: str = ""
+    ping_timeout: int = 10
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_user: str = ""
+    smtp_password_file: str = ""
+    smtp_password_env: str = ""
+    mail_from: str = ""
+    mail_to: tuple[str, ...] = ()
+    digest_when: str = "always"
+    digest_top: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     """Settings read from `config.toml`; every field has a default."""
 
@@ -133,6 +188,8 @@ class Config:
     role_senders: tuple[str, ...] = DEFAULT_ROLE_SENDERS
     gmail: tuple[GmailAccount, ...] = ()
     outlook: tuple[OutlookAccount, ...] = ()
+    files: tuple[FileSource, ...] = ()
+    notify: Notify = Notify()
 
     @property
     def store_path(self) -> Path:
@@ -207,6 +264,10 @@ def load_config(home: Path) -> Config:
         elif key in ("gmail", "outlook"):
             cls = GmailAccount if key == "gmail" else OutlookAccount
             values[key] = _accounts(key, value, cls, problem)
+        elif key == "files":
+            values[key] = _files(value, problem)
+        elif key == "notify":
+            values[key] = _notify(value, problem)
         else:
             checked = _typed(key, value, str(known[key]))
             if isinstance(checked, _Wrong):
@@ -340,6 +401,96 @@ def _accounts(
             continue
         accounts.append(account)
     return tuple(accounts)
+
+
+def _table(
+    kind: str,
+    table: dict[str, Any],
+    cls: type,
+    where: tuple[str, ...],
+    problem: Callable[[tuple[str, ...], str], None],
+) -> dict[str, Any]:
+    """A table's values checked against the fields of `cls`, each problem with its line."""
+    known = {f.name: str(f.type) for f in fields(cls)}
+    values: dict[str, Any] = {}
+    for key, item in table.items():
+        if key not in known:
+            problem((*where, key), f"unknown [{kind}] setting '{key}'{_hint(key, known)}")
+            continue
+        kind_of = known[key].replace("tuple[str, ...]", "list")
+        checked = _typed(f"{kind}.{key}", item, kind_of)
+        if isinstance(checked, _Wrong):
+            problem((*where, key), checked.message)
+        else:
+            values[key] = checked
+    return values
+
+
+def _files(
+    value: object, problem: Callable[[tuple[str, ...], str], None]
+) -> tuple[FileSource, ...]:
+    """The `[[files]]` tables: each needs a path; a format, when given, is one import reads."""
+    from connectors import FORMATS  # the connectors load slowly: only when there are files
+
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        problem(("files",), "'files' must be [[files]] tables")
+        return ()
+    found: list[FileSource] = []
+    for index, table in enumerate(value):
+        where = ("files", str(index))
+        values = _table("[files]", table, FileSource, where, problem)
+        if not values.get("path"):
+            problem(where, "a [[files]] table needs a 'path' (a file, a folder or a glob)")
+            continue
+        chosen = values.get("format", "")
+        if chosen and chosen not in FORMATS:
+            problem(
+                (*where, "format"),
+                f"unknown format '{chosen}'{_hint(chosen, FORMATS)} (one of {', '.join(FORMATS)})",
+            )
+            continue
+        source = FileSource(**values)
+        if any(f.path == source.path for f in found):
+            problem(where, f"two [[files]] tables name {source.path!r}")
+            continue
+        found.append(source)
+    return tuple(found)
+
+
+def _notify(value: object, problem: Callable[[tuple[str, ...], str], None]) -> Notify:
+    """The `[notify]` table, with what cannot work said at once rather than at 3 a.m."""
+    if not isinstance(value, dict):
+        problem(("notify",), "'notify' must be a [notify] table")
+        return Notify()
+    values = _table("notify", value, Notify, ("notify",), problem)
+    notify = Notify(**values)
+
+    def bad(key: str, message: str) -> None:
+        problem(("notify", key), message)
+
+    if notify.ping_url and not notify.ping_url.startswith(("http://", "https://")):
+        bad("ping_url", "'ping_url' must be an http:// or https:// address")
+    if notify.ping_timeout < 1:
+        bad("ping_timeout", "'ping_timeout' must be at least 1 (seconds)")
+    if notify.smtp_host and not notify.mail_to:
+        bad("smtp_host", "an e-mail digest needs 'mail_to' (the addresses to send it to)")
+    if notify.mail_to and not notify.smtp_host:
+        bad("mail_to", "an e-mail digest needs 'smtp_host' (the server that sends it)")
+    if not 0 < notify.smtp_port < 65536:
+        bad("smtp_port", "'smtp_port' must be a port number (1-65535)")
+    if notify.smtp_ssl and notify.smtp_starttls and "smtp_starttls" in values:
+        bad("smtp_ssl", "'smtp_ssl' and 'smtp_starttls' are two ways to encrypt: choose one")
+    if notify.smtp_user and not (notify.smtp_password_file or notify.smtp_password_env):
+        bad(
+            "smtp_user",
+            "'smtp_user' needs 'smtp_password_file' or 'smtp_password_env' "
+            "(a password is never written in config.toml)",
+        )
+    if notify.digest_when not in DIGEST_WHEN:
+        bad("digest_when", f"'digest_when' must be one of {', '.join(DIGEST_WHEN)}")
+    if notify.digest_top < 1:
+        bad("digest_top", "'digest_top' must be at least 1")
+    return notify
 
 
 def ensure_home(home: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cells import FORMULA_STARTS, neutralize
-from pipeline.files import write_private
+from pipeline.files import keep_previous, write_private
 
 if TYPE_CHECKING:  # a CSV report is written from rows, without loading pandas
     import pandas as pd
@@ -151,6 +151,25 @@ def markdown_text(text: str) -> str:
     entities, Markdown's own marks (emphasis, links, code, table bars) escaped, one line."""
     text = html.escape(text, quote=False).replace("\n", " ").replace("\r", " ")
     return _MARKDOWN.sub(r"\\\g<0>", text)
+
+
+def write_report_csv(
+    folder: Path,
+    rows: Sequence[Sequence[object]],
+    summary: Sequence[Sequence[object]],
+    trend: Sequence[Sequence[object]],
+) -> list[Path]:
+    """The report's CSV files: staleness.csv (the one before kept as staleness.previous.csv),
+    networks.csv and trend.csv (a row per run and network). Each is replaced atomically."""
+    from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS
+    from pipeline.runlog import TREND_COLUMNS
+
+    written = [folder / "staleness.csv", folder / "networks.csv", folder / "trend.csv"]
+    keep_previous(written[0], folder / "staleness.previous.csv")
+    rows_to_csv(written[0], STALENESS_COLUMNS, rows)
+    rows_to_csv(written[1], NETWORK_COLUMNS, summary)
+    rows_to_csv(written[2], TREND_COLUMNS, trend)
+    return written
 
 
 def write_text(path: Path, text: str) -> None:

@@ -43,3 +43,19 @@ def read_settings(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
+def keep_previous(path: Path, previous: Path) -> None:
+    """Keep the file at `path` as `previous` (replacing it) before `path` is written anew.
+    `path` stays in place until then: a second name is linked to it, then moved over
+    `previous` in one step, so neither name is ever missing or half a file."""
+    if not path.is_file():
+        return
+    linked = path.with_name(f".{previous.name}.link")
+    linked.unlink(missing_ok=True)
+    try:
+        os.link(path, linked)
+    except OSError:  # a file system without hard links: a copy, written atomically
+        write_private(previous, path.read_bytes())
+        return
+    os.replace(linked, previous)

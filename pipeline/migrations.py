@@ -245,6 +245,56 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             SELECT DISTINCT coalesce(person_id, id) FROM contacts
         """,
     ),
+    (
+        6,
+        """
+        -- Every `netgarden run`: when it started, and when and how it ended (its exit code).
+        -- A run killed before its end keeps ended_at NULL: the next run marks it interrupted.
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            exit_code INTEGER,
+            pid INTEGER NOT NULL,
+            interrupted INTEGER NOT NULL DEFAULT 0,
+            as_of TEXT
+        );
+        -- What a run did with each source: a [[files]] table, or a stream of an account.
+        CREATE TABLE run_sources (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ended_at TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            unchanged INTEGER NOT NULL DEFAULT 0,
+            contacts_new INTEGER NOT NULL DEFAULT 0,
+            contacts_updated INTEGER NOT NULL DEFAULT 0,
+            discovered INTEGER NOT NULL DEFAULT 0,
+            exchanges_read INTEGER NOT NULL DEFAULT 0,
+            exchanges_new INTEGER NOT NULL DEFAULT 0,
+            skipped INTEGER NOT NULL DEFAULT 0,
+            quarantined INTEGER NOT NULL DEFAULT 0,
+            work TEXT NOT NULL DEFAULT '',
+            seconds REAL NOT NULL DEFAULT 0,
+            error TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (run_id, source)
+        ) WITHOUT ROWID;
+        CREATE INDEX run_sources_source ON run_sources (source, ended_at);
+        -- The per-network figures of each run's report: the trend.
+        CREATE TABLE run_networks (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            network TEXT NOT NULL,
+            contacts INTEGER NOT NULL,
+            overdue INTEGER NOT NULL,
+            due_soon INTEGER NOT NULL,
+            ok INTEGER NOT NULL,
+            never INTEGER NOT NULL,
+            pct_in_cadence REAL,
+            PRIMARY KEY (run_id, position)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -375,6 +375,26 @@ class Store:
     def contact_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM contacts").fetchone()[0])
 
+    def people_count(self) -> int:
+        """How many people the records make."""
+        return int(
+            self.db.execute(
+                "SELECT count(DISTINCT coalesce(person_id, id)) FROM contacts"
+            ).fetchone()[0]
+        )
+
+    def network_counts(self) -> dict[str, int]:
+        """How many people each network holds, as the last report or classify placed them."""
+        return {
+            str(network): int(count)
+            for network, count in self.db.execute(
+                "SELECT network, count(*) FROM assignments GROUP BY network ORDER BY network"
+            )
+        }
+
+    def quarantine_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM quarantine").fetchone()[0])
+
     # -- interactions ---------------------------------------------------------------------------
 
     def add_interactions(self, interactions: Iterable[Interaction], seq: int) -> int:
