@@ -4,11 +4,12 @@
 family of thin commands (parse options, call the library, print): `setup` (init, rules),
 `importing` (import, log, errors), `people` (contacts, classify, suggestions, merge, split),
 `review` (review export and apply, ignore, unignore), `triage` (the same decisions one key at
-a time), `reports` (report), `accounts` (auth, sync, status, run). `options` defines the
-options several commands share and `output` what they print with (tables, progress).
+a time), `reports` (report), `accounts` (auth, sync), `scheduled` (run, status, history).
+`options` defines the options several commands share and `output` what they print with
+(tables, progress).
 """
 
-from pipeline.cli import accounts, importing, people, reports, review, setup, triage
+from pipeline.cli import accounts, importing, people, reports, review, scheduled, setup, triage
 from pipeline.cli.group import main
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "people",
     "reports",
     "review",
+    "scheduled",
     "setup",
     "triage",
 ]

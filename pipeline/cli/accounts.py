@@ -1,17 +1,15 @@
-"""Online accounts: `auth` (sign in once), `sync` (pull what changed), `status`, and `run`,
-what a scheduler calls."""
+"""Online accounts: `auth` (sign in once) and `sync` (pull what changed)."""
 
 from __future__ import annotations
 
 import sys
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import click
 
 from pipeline.cli.group import EXIT_PARTIAL, App, app_of, echo, fail, main
-from pipeline.cli.options import out_option
 from pipeline.cli.output import progress
 from pipeline.config import (
     GmailAccount,
@@ -203,72 +201,3 @@ def sync(ctx: click.Context, sources: tuple[str, ...], since: str | None, everyt
                 )
     if failed:
         sys.exit(EXIT_PARTIAL)
-
-
-@main.command("run")
-@out_option
-@click.pass_context
-def run_(ctx: click.Context, out: Path | None) -> None:
-    """Sync every account, classify and write the report: the command a scheduler calls.
-
-    A failing account does not stop the report; the run then exits 3.
-    """
-    from pipeline.cli.reports import report
-
-    code = 0
-    config = app_of(ctx).config
-    if config.gmail or config.outlook:
-        try:
-            ctx.invoke(sync)
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    ctx.invoke(report, out=out, fmt="csv", as_of=None, top=5)
-    if code:
-        sys.exit(code)
-
-
-@main.command()
-@click.pass_context
-def status(ctx: click.Context) -> None:
-    """Each account's last successful sync and how old its saved position is."""
-    from pipeline.accounts import streams
-    from pipeline.store import Store
-
-    app = app_of(ctx)
-    _say_me(app)
-    found = streams(app.config)
-    if not found:
-        echo("no accounts configured (`netgarden auth gmail` or `auth outlook` adds one)")
-        return
-    now = datetime.now(UTC)
-    with Store(app.config.store_path) as store:
-        for stream in found:
-            when = store.checkpoint_time(stream.stream)
-            signed = "signed in" if stream.token.exists() else "not signed in"
-            if when is None:
-                echo(f"{stream.label}: {signed}; never synced")
-                continue
-            age = now - when
-            hours = age.total_seconds() / 3600
-            old = f"{hours:.1f} hours" if hours < 48 else f"{age.days} days"
-            echo(f"{stream.label}: {signed}; last sync {when:%Y-%m-%d %H:%M} UTC, cursor {old} old")
-
-
-def _say_me(app: App) -> None:
-    """Which addresses netgarden takes for the user's own, and where that comes from."""
-    from pipeline.store import READER_PATIENCE, Store
-
-    config = app.config
-    if config.me:
-        echo(f"your addresses (config.toml): {', '.join(config.me)}")
-        return
-    if not config.store_path.exists():
-        return
-    with Store(config.store_path, patience=READER_PATIENCE) as store:
-        inferred = store.inferred_me()
-    if inferred:
-        echo(
-            "your addresses, as imports inferred them: "
-            + ", ".join(f"{address} ({source})" for address, source in inferred)
-            + "; set `me` in config.toml to confirm or correct them"
-        )

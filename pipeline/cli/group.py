@@ -10,12 +10,14 @@ to report it).
 from __future__ import annotations
 
 import gc
+import json
 import re
 import signal
 import sqlite3
 import sys
 import traceback
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -36,6 +38,7 @@ class App:
     home: Path
     verbose: int
     quiet: bool
+    log_format: str = "text"
     _config: Config | None = None
 
     @property
@@ -47,12 +50,40 @@ class App:
     def say(self, message: str) -> None:
         """A progress or summary line (stderr, so stdout stays data); silent under -q."""
         if not self.quiet:
-            echo(message, err=True)
+            log("info", message)
 
     def warn(self, message: str) -> None:
         """Something the user should look at; silent under -q, which keeps only errors."""
         if not self.quiet:
-            echo(f"warning: {message}", err=True)
+            log("warning", message)
+
+    def error(self, message: str) -> None:
+        """Something that failed, said even under -q (the command goes on or exits after)."""
+        log("error", message)
+
+
+#: How messages are written to stderr: `text` lines for a person, or (`--log-format json`)
+#: one JSON object a line for a log collector. Set once, by the group, for the whole process.
+_LOG_FORMAT = ["text"]
+
+
+def log(level: str, message: str) -> None:
+    """A message on stderr: `warning: ...` and `error: ...` as text, else a JSON line with
+    its time, level and message."""
+    if _LOG_FORMAT[0] == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    "level": level,
+                    "message": safe(message),
+                },
+                ensure_ascii=False,
+            ),
+            err=True,
+        )
+        return
+    echo(message if level == "info" else f"{level}: {message}", err=True)
 
 
 # C0 controls but tab and line feed, DEL and C1: what could move a terminal's cursor, change
@@ -72,7 +103,7 @@ def echo(text: str, *, err: bool = False) -> None:
 
 def fail(message: str, code: int = EXIT_USER) -> NoReturn:
     """One line on stderr, then exit with `code`."""
-    echo(f"error: {message}", err=True)
+    log("error", message)
     sys.exit(code)
 
 
@@ -100,9 +131,9 @@ def _globals_first(args: list[str]) -> list[str]:
         if arg == "--":
             rest.extend(args[index:])
             break
-        if arg in _GLOBAL_FLAGS or arg.startswith("--home="):
+        if arg in _GLOBAL_FLAGS or arg.startswith(("--home=", "--log-format=")):
             front.append(arg)
-        elif arg == "--home" and index + 1 < len(args):
+        elif arg in ("--home", "--log-format") and index + 1 < len(args):
             front.extend(args[index : index + 2])
             index += 1
         else:
@@ -161,15 +192,23 @@ class _Group(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="Say more (tracebacks for internal errors).")
 @click.option("-q", "--quiet", is_flag=True, help="Say only errors.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Messages on stderr as lines of text, or one JSON object a line (for log collectors).",
+)
 @click.version_option(__version__, prog_name="netgarden")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, verbose: int, quiet: bool) -> None:
+def main(ctx: click.Context, home: Path | None, verbose: int, quiet: bool, log_format: str) -> None:
     """Keep your professional network from going cold.
 
     Import your address book and the history of who you talked to, sort everyone into target
     networks by rules, and report who is overdue for contact.
     """
-    ctx.obj = App(home=resolve_home(home), verbose=verbose, quiet=quiet)
+    _LOG_FORMAT[0] = log_format
+    ctx.obj = App(home=resolve_home(home), verbose=verbose, quiet=quiet, log_format=log_format)
 
 
 def app_of(ctx: click.Context) -> App:

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -20,6 +20,9 @@ from rich.text import Text
 from connectors.base import Connector
 from pipeline.cells import neutralize
 from pipeline.cli.group import App, echo, safe
+
+if TYPE_CHECKING:
+    from pipeline.runlog import RunRecord
 
 #: A read shorter than this many bytes is over before a progress bar would help.
 _SLOW_BYTES = 8 << 20
@@ -116,24 +119,30 @@ def _need(rows: list[dict[str, Any]], column: str, whole: Sequence[str]) -> int:
     return max(len(column), min(longest, 24 if column not in whole else longest)) + 2
 
 
-def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
-    """The report as tables: each network's counts, then its most overdue people."""
+def print_summary(
+    frame: Any, summary: Any, day: date, top: int, before: RunRecord | None = None
+) -> None:
+    """The report as tables: each network's counts (with how its overdue count moved since
+    the run `before`, when there was one), then its most overdue people."""
     from pipeline.export import cell
 
     out = console()
+    headers = ["cadence", "contacts", "overdue", "due soon", "ok", "never", "% kept"]
+    earlier = {n.network: n.overdue for n in before.networks} if before is not None else None
+    if earlier is not None:
+        headers.insert(3, "vs last run")
     table = Table(
         Column("network", no_wrap=True, min_width=19),
-        *(
-            Column(header, no_wrap=True, min_width=len(header))
-            for header in ("cadence", "contacts", "overdue", "due soon", "ok", "never", "% kept")
-        ),
+        *(Column(header, no_wrap=True, min_width=len(header)) for header in headers),
         title=f"Networks as of {day}",
+        caption=None
+        if before is None
+        else f"vs last run: the overdue count's change since the run of {before.started_at[:10]}",
         box=box.SIMPLE_HEAD,
         pad_edge=False,
     )
     for row in summary.itertuples(index=False):
-        table.add_row(
-            Text(safe(row.network)),
+        cells = [
             cell(row.cadence_days),
             cell(row.contacts),
             cell(row.overdue),
@@ -141,7 +150,10 @@ def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
             cell(row.ok),
             cell(row.never),
             cell(row.pct_in_cadence),
-        )
+        ]
+        if earlier is not None:
+            cells.insert(3, _change(int(row.overdue), earlier.get(row.network)))
+        table.add_row(Text(safe(row.network)), *cells)
     out.print(table)
     for network in summary["network"]:
         members = frame[
@@ -167,6 +179,13 @@ def print_summary(frame: Any, summary: Any, day: date, top: int) -> None:
                 row.status,
             )
         out.print(detail)
+
+
+def _change(now: int, then: int | None) -> str:
+    """`+3`, `-2`, `=`, or `new` for a network the run before did not have."""
+    if then is None:
+        return "new"
+    return "=" if now == then else f"{now - then:+d}"
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.core import ParameterSource
@@ -10,6 +11,9 @@ from click.core import ParameterSource
 from pipeline.cli.group import App, app_of, main
 from pipeline.cli.options import as_of_day, as_of_option, format_option, out_option
 from pipeline.cli.output import plural, print_summary
+
+if TYPE_CHECKING:
+    from pipeline.runlog import RunRecord
 
 
 @main.command()
@@ -29,16 +33,12 @@ from pipeline.cli.output import plural, print_summary
 )
 @click.pass_context
 def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, top: int) -> None:
-    """Report who is overdue for contact: staleness.csv (a row a contact) and networks.csv."""
+    """Report who is overdue for contact: staleness.csv (a row a contact; the report before
+    is kept as staleness.previous.csv), networks.csv and trend.csv (a row per run and
+    network: whether you keep up)."""
     from pipeline import export
     from pipeline.parts import report_rows
-    from pipeline.report import (
-        NETWORK_COLUMNS,
-        STALENESS_COLUMNS,
-        network_frame,
-        network_rows,
-        staleness_frame,
-    )
+    from pipeline.report import STALENESS_COLUMNS, network_frame, network_rows, staleness_frame
 
     app = app_of(ctx)
     if fmt == "table" and out is not None:
@@ -52,14 +52,12 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     overdue = sum(1 for row in rows if row[STALENESS_COLUMNS.index("status")] == "overdue")
     if fmt == "csv":  # the nightly case: written from the rows, without pandas
         folder = out or app.home / "reports"
-        written = [folder / "staleness.csv", folder / "networks.csv"]
-        export.rows_to_csv(written[0], STALENESS_COLUMNS, rows)
-        export.rows_to_csv(written[1], NETWORK_COLUMNS, summary)
+        written = export.write_report_csv(folder, rows, summary, _trend(app))
         _said(app, day, len(rows), overdue, written)
         return
     frame, networks = staleness_frame(rows), network_frame(summary)
     if fmt == "table":
-        print_summary(frame, networks, day, top)
+        print_summary(frame, networks, day, top, _last_run(app))
         return
     folder = out or app.home / "reports"
     written = []
@@ -71,6 +69,24 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
             export.write_text(path, export.frame_to_html(data, f"netgarden {name}, {day}"))
         written.append(path)
     _said(app, day, len(rows), overdue, written)
+
+
+def _trend(app: App) -> list[tuple[object, ...]]:
+    """The rows of trend.csv: every recorded run's figures."""
+    from pipeline.runlog import trend
+    from pipeline.store import READER_PATIENCE, Store
+
+    with Store(app.config.store_path, patience=READER_PATIENCE) as store:
+        return trend(store)
+
+
+def _last_run(app: App) -> RunRecord | None:
+    """The latest run that wrote a report: the table says how overdue counts moved since."""
+    from pipeline.runlog import previous_figures
+    from pipeline.store import READER_PATIENCE, Store
+
+    with Store(app.config.store_path, patience=READER_PATIENCE) as store:
+        return previous_figures(store)
 
 
 def _said(app: App, day: object, people: int, overdue: int, written: list[Path]) -> None:
