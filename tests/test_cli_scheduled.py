@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 
 from pipeline.migrations import MIGRATIONS
 from pipeline.store import Store
+from tests.fakes.microsoft import tls_files
 from tests.helpers import SAMPLE, rows, run
 
 NETGARDEN = str(Path(sys.executable).with_name("netgarden"))
@@ -334,9 +337,13 @@ class socket_closed:
         pass
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[bytes], list[tuple[str, str]]]]:
-    """An SMTP server on loopback that takes a login and keeps what it is sent."""
+Smtp = tuple[int, list[bytes], list[tuple[str, str]]]
+
+
+@contextmanager
+def _smtp_server(tls: bool) -> Iterator[Smtp]:
+    """An SMTP server on loopback that takes a login (password hunter2) and keeps what it is
+    sent; with `tls`, only after STARTTLS, with the fakes' throwaway certificate."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
@@ -354,6 +361,11 @@ def smtp() -> Iterator[tuple[int, list[bytes], list[tuple[str, str]]]]:
         logins.append((data.login.decode(), data.password.decode()))
         return AuthResult(success=data.password == b"hunter2", handled=False)
 
+    context = None
+    if tls:
+        certificate, key = tls_files()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificate, key)
     with socket_closed() as port:  # aiosmtpd needs a port number, not 0
         pass
     controller = Controller(
@@ -361,7 +373,9 @@ def smtp() -> Iterator[tuple[int, list[bytes], list[tuple[str, str]]]]:
         hostname="127.0.0.1",
         port=port,
         authenticator=authenticate,
-        auth_require_tls=False,
+        auth_require_tls=tls,
+        tls_context=context,
+        require_starttls=tls,
     )
     controller.start()
     try:
@@ -370,8 +384,14 @@ def smtp() -> Iterator[tuple[int, list[bytes], list[tuple[str, str]]]]:
         controller.stop()
 
 
+@pytest.fixture
+def smtp() -> Iterator[Smtp]:
+    with _smtp_server(tls=False) as server:
+        yield server
+
+
 def test_the_digest_names_the_most_overdue_and_what_failed(
-    home: Path, smtp: tuple[int, list[bytes], list[tuple[str, str]]],
+    home: Path, smtp: Smtp,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     port, received, logins = smtp
@@ -405,7 +425,7 @@ def test_the_digest_names_the_most_overdue_and_what_failed(
 
 
 def test_a_wrong_smtp_password_or_server_is_a_warning(
-    home: Path, smtp: tuple[int, list[bytes], list[tuple[str, str]]], tmp_path: Path
+    home: Path, smtp: Smtp, tmp_path: Path
 ) -> None:
     port, received, _ = smtp
     secret = tmp_path / "smtp-password"
@@ -419,6 +439,36 @@ def test_a_wrong_smtp_password_or_server_is_a_warning(
     assert result.exit_code == 0
     assert "warning: the digest was not sent: 127.0.0.1 refused the login (535)" in result.stderr
     assert "s3cr3t" not in result.stderr and received == []
+
+
+def test_the_digest_goes_over_starttls_to_a_server_that_requires_it(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    certificate, _ = tls_files()
+    monkeypatch.setenv("SSL_CERT_FILE", certificate)  # the only authority the client trusts
+    secret = tmp_path / "smtp-password"
+    secret.write_text("hunter2\n")
+    with _smtp_server(tls=True) as (port, received, logins):
+        _configure(
+            home,
+            f'\n[notify]\nsmtp_host = "127.0.0.1"\nsmtp_port = {port}\nsmtp_user = "robin"\n'
+            f'smtp_password_file = "{secret}"\nmail_to = ["robin@owner.example"]\n',
+        )
+        result = run("run")
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    assert logins == [("robin", "hunter2")]
+    [raw] = received
+    assert message_from_bytes(raw)["Subject"].startswith("netgarden: ")
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with _smtp_server(tls=True) as (port, received, _):
+        (home / "config.toml").write_text(
+            (home / "config.toml").read_text().replace("smtp_port = ", f"smtp_port = {port} #")
+        )
+        untrusted = run("run")
+    assert untrusted.exit_code == 0
+    assert "warning: the digest was not sent through 127.0.0.1:" in untrusted.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr and received == []
 
 
 @pytest.mark.parametrize(
