@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pipeline.config import Config
 from pipeline.mail import MailPolicy
 from pipeline.model import Person
-from pipeline.store import READER_PATIENCE, WRITER_PATIENCE, Store, StoreBusy
+from pipeline.store import READER_CACHE_MB, READER_PATIENCE, WRITER_PATIENCE, Store, StoreBusy
 from rules.engine import Assignment, classify_all
 from rules.overrides import IGNORE, Overrides, load_overrides
 from rules.schema import RuleSet, load_rules
@@ -82,7 +82,7 @@ def everyone(
     """Every person in the store, discovered or not, in no network yet (the user is no one);
     their histories as of the end of a date (exchanges after it do not count), or all."""
     until = end_of(as_of, config.tz()) if as_of is not None else None
-    with Store(config.store_path, patience=READER_PATIENCE) as store:
+    with Store(config.store_path, patience=READER_PATIENCE, cache_mb=READER_CACHE_MB) as store:
         return store.people(my_addresses(config, store), until, part)
 
 

@@ -51,6 +51,13 @@ _CHUNK = 500
 WRITER_PATIENCE = 60.0
 #: Seconds a command that only reads waits (a long import can hold the store for minutes).
 READER_PATIENCE = 2.0
+#: SQLite's page cache for a command that writes: a large import inserts into the e-mail index
+#: in random order, and with SQLite's default 2 MB that index spills to disk on every batch;
+#: 32 MB keeps the indexes of a few hundred thousand contacts in memory.
+WRITER_CACHE_MB = 32
+#: For reading everyone once (a report): each page is read once, so a large cache only holds
+#: pages that are never read again: 32 MB in each process of a report over a large store.
+READER_CACHE_MB = 2
 # json.dumps rebuilds an encoder on every call; one shared encoder is twice as fast on the
 # hundreds of thousands of small lists a large import writes.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -97,9 +104,12 @@ def _chunks(items: Sequence[Contact], size: int = _CHUNK) -> Iterator[Sequence[C
 class Store:
     """An open netgarden store. Use as a context manager, or call `close()`."""
 
-    def __init__(self, path: Path, *, patience: float = WRITER_PATIENCE) -> None:
+    def __init__(
+        self, path: Path, *, patience: float = WRITER_PATIENCE, cache_mb: int = WRITER_CACHE_MB
+    ) -> None:
         """Open (or create) the store at `path`. A command that finds another one writing waits
-        up to `patience` seconds for it, then says which command holds the store."""
+        up to `patience` seconds for it, then says which command holds the store. `cache_mb`:
+        SQLite's page cache (see WRITER_CACHE_MB and READER_CACHE_MB)."""
         self.path = path
         self._sources_seen: set[str] = set()
         self._sources_new: set[str] = set()
@@ -126,10 +136,7 @@ class Store:
         os.chmod(path, 0o600)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
-        # A large import inserts into the e-mail index in random order; with SQLite's default
-        # 2 MB page cache that index spills to disk on every batch. 32 MB keeps the indexes of
-        # a few hundred thousand contacts in memory.
-        self.db.execute("PRAGMA cache_size = -32768")
+        self.db.execute(f"PRAGMA cache_size = -{cache_mb * 1024}")
         self.db.execute("PRAGMA temp_store = MEMORY")
         self.migrate()
 
