@@ -35,7 +35,9 @@ def classified(config: Config, as_of: date, part: tuple[int, int] = (0, 1)) -> C
     ruleset = load_rules(config.networks_path)
     overrides = load_overrides(config.overrides_path, ruleset.network_names)
     people = listed(config, overrides, as_of, part)
-    assignments = classify_all(people, ruleset, overrides, as_of, config.tz())
+    assignments = classify_all(
+        people, ruleset, overrides, as_of, config.tz(), config.channel_ladder()
+    )
     return Classified(people, assignments, ruleset, as_of)
 
 

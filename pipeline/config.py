@@ -19,6 +19,8 @@ import platformdirs
 from pipeline.errors import ConfigError
 from pipeline.files import read_settings, write_private
 from pipeline.mail import DEFAULT_MAX_RECIPIENTS, DEFAULT_ROLE_SENDERS, MailPolicy
+from pipeline.strength import DEFAULT as DEFAULT_LADDER
+from pipeline.strength import RUNGS, Ladder
 from pipeline.tomllines import TomlLines
 
 CONFIG_FILE = "config.toml"
@@ -190,6 +192,8 @@ class Config:
     outlook: tuple[OutlookAccount, ...] = ()
     files: tuple[FileSource, ...] = ()
     notify: Notify = Notify()
+    #: `[ladder]`: rung name -> the channels on it, replacing that rung's default list.
+    ladder: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def store_path(self) -> Path:
@@ -215,6 +219,10 @@ class Config:
     def tz(self) -> tzinfo:
         """The zone report dates are counted in."""
         return zone(self.timezone)
+
+    def channel_ladder(self) -> Ladder:
+        """Which rung each channel sits on (pipeline.strength), with `[ladder]` applied."""
+        return Ladder.of(dict(self.ladder)) if self.ladder else DEFAULT_LADDER
 
 
 def zone(name: str) -> tzinfo:
@@ -268,6 +276,8 @@ def load_config(home: Path) -> Config:
             values[key] = _files(value, problem)
         elif key == "notify":
             values[key] = _notify(value, problem)
+        elif key == "ladder":
+            values[key] = _ladder(value, problem)
         else:
             checked = _typed(key, value, str(known[key]))
             if isinstance(checked, _Wrong):
@@ -491,6 +501,30 @@ def _notify(value: object, problem: Callable[[tuple[str, ...], str], None]) -> N
     if notify.digest_top < 1:
         bad("digest_top", "'digest_top' must be at least 1")
     return notify
+
+
+def _ladder(
+    value: object, problem: Callable[[tuple[str, ...], str], None]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The `[ladder]` table: each key a rung, each value the channels on it."""
+    if not isinstance(value, dict):
+        problem(("ladder",), "'ladder' must be a [ladder] table")
+        return ()
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for rung, channels in value.items():
+        if rung not in RUNGS:
+            problem(
+                ("ladder", rung),
+                f"unknown rung '{rung}'{_hint(rung, RUNGS)} (the rungs: {', '.join(RUNGS)})",
+            )
+            continue
+        checked = _typed(f"ladder.{rung}", channels, "list")
+        if isinstance(checked, _Wrong):
+            problem(("ladder", rung), checked.message)
+            continue
+        assert isinstance(checked, tuple)
+        found.append((rung, tuple(str(c) for c in checked)))
+    return tuple(found)
 
 
 def ensure_home(home: Path) -> None:

@@ -295,6 +295,37 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    (
+        7,
+        """
+        -- person_stats.names held each channel with its count: over a store of millions of
+        -- exchanges nearly every person's document was unlike any other, and a report spent a
+        -- third of its time decoding them. `names` now holds only names, [[channel, ...],
+        -- [word, ...]], which repeat from person to person and are decoded once, and `counts` the
+        -- channels' counts, 4-byte little-endian integers in the order of the channels. The
+        -- table is worked out again by the first command after the upgrade.
+        DROP TABLE person_stats;
+        CREATE TABLE person_stats (
+            person_id INTEGER PRIMARY KEY,
+            total INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            last_direction TEXT NOT NULL,
+            last_channel TEXT NOT NULL,
+            last_source TEXT NOT NULL,
+            outbound INTEGER NOT NULL,
+            inbound INTEGER NOT NULL,
+            mutual INTEGER NOT NULL,
+            names TEXT NOT NULL,
+            counts BLOB NOT NULL,
+            moments BLOB NOT NULL,
+            codes BLOB NOT NULL,
+            recent_from TEXT
+        );
+        INSERT OR IGNORE INTO stale_people (person_id)
+            SELECT DISTINCT coalesce(person_id, id) FROM contacts
+        """,
+    ),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -297,6 +297,11 @@ def micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
+def from_micros(moment: int) -> datetime:
+    """The instant (UTC) of microseconds since the epoch."""
+    return _EPOCH + moment * _MICROSECOND
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """Exchanges in order (`exchange_order`), packed: a person's last 400 days can hold a
@@ -368,6 +373,10 @@ class Timeline:
     def before(self, moment: datetime) -> int:
         """How many exchanges are earlier than `moment`."""
         return bisect_left(self.moments, micros(moment), 0, len(self))
+
+    def before_micros(self, moment: int) -> int:
+        """How many exchanges are earlier than `moment` (microseconds since the epoch)."""
+        return bisect_left(self.moments, moment, 0, len(self))
 
     def head(self, count: int) -> Timeline:
         """The first `count` exchanges (sharing this timeline's arrays)."""

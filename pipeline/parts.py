@@ -14,14 +14,15 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from functools import partial
 from typing import TypeVar
 
-from pipeline.assignments import Classified, classified, save
+from pipeline.assignments import Classified, classified, end_of, save
 from pipeline.config import Config
 from pipeline.report import Row, sort_rows, staleness_rows
+from pipeline.strength import Ladder, climb
 from rules.engine import Assignment
 from rules.overrides import load_overrides
 from rules.schema import RuleSet, load_rules
@@ -90,26 +91,51 @@ def _part(config: Config, as_of: date, work: Callable[[Classified], T], part: tu
     return work(classified(config, as_of, part))
 
 
+#: A person's place on the ladder as a part sends it back: contact id, rung (None: nothing
+#: lately), the next step in words.
+Step = tuple[int, str | None, str]
+
+
 @dataclass(frozen=True)
 class Report:
-    """The staleness rows of everyone, and the rules that placed them."""
+    """The staleness rows of everyone, the rules that placed them, and (when asked for) each
+    person's rung and next step by contact id."""
 
     rows: list[Row]
     ruleset: RuleSet
+    steps: dict[int, tuple[str | None, str]] = field(default_factory=dict)
 
 
-def report_rows(config: Config, as_of: date, parts: int | None = None) -> Report:
+def report_rows(
+    config: Config, as_of: date, parts: int | None = None, *, steps: bool = False
+) -> Report:
     """Everyone's staleness rows as of a date, most urgent first (report.staleness_rows), with
     every assignment saved for the commands that read them back (unless another command is
-    writing to the store: the report does not need them). `parts`: see `parts_for`."""
-    done, ruleset = over_everyone(config, as_of, partial(_report, config.tz()), parts)
-    save_placed(config, [item for _, placed in done for item in placed], wait=False)
-    return Report(sort_rows([row for rows, _ in done for row in rows]), ruleset)
+    writing to the store: the report does not need them). With `steps`, each person's rung and
+    next step too (pipeline.strength.climb). `parts`: see `parts_for`."""
+    work = partial(_report, config.tz(), config.channel_ladder(), steps)
+    done, ruleset = over_everyone(config, as_of, work, parts)
+    save_placed(config, [item for _, placed, _ in done for item in placed], wait=False)
+    return Report(
+        sort_rows([row for rows, _, _ in done for row in rows]),
+        ruleset,
+        {pid: (rung, step) for _, _, climbs in done for pid, rung, step in climbs},
+    )
 
 
-def _report(zone: tzinfo, found: Classified) -> tuple[list[Row], list[Placed]]:
-    rows = staleness_rows(found.people, found.assignments, found.ruleset, found.as_of, zone)
-    return rows, placements(found)
+def _report(
+    zone: tzinfo, ladder: Ladder, steps: bool, found: Classified
+) -> tuple[list[Row], list[Placed], list[Step]]:
+    rows = staleness_rows(found.people, found.assignments, found.ruleset, found.as_of, zone, ladder)
+    climbs: list[Step] = []
+    if steps:
+        end = end_of(found.as_of, zone)
+        for person in found.people:
+            history = person.history.until(end)
+            if history is not None:
+                up = climb(history, end, ladder)
+                climbs.append((person.contact_id, up.rung, up.step))
+    return rows, placements(found), climbs
 
 
 def placements(found: Classified) -> list[Placed]:

@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from pipeline.model import Person
+from pipeline.strength import DEFAULT as DEFAULT_LADDER
+from pipeline.strength import Ladder, strength
 from rules.engine import Assignment
 from rules.schema import UNASSIGNED, RuleSet
 
@@ -38,6 +40,7 @@ STALENESS_COLUMNS: tuple[str, ...] = (
     "interactions_total",
     "first_contact",
     "sources",
+    "strength",
 )
 NETWORK_COLUMNS: tuple[str, ...] = (
     "network",
@@ -58,6 +61,7 @@ _INT_COLUMNS = (
     "days_overdue",
     "interactions_90d",
     "interactions_total",
+    "strength",
 )
 STATUS_ORDER = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
 RECENT_DAYS = 90
@@ -72,7 +76,7 @@ _STATUS, _DAYS_OVERDUE, _DUE_DATE, _NAME, _NETWORK, _DAYS_SINCE = (
 
 
 def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: int, as_of: date,
-         tz: tzinfo, end: datetime, window: datetime) -> Row:  # fmt: skip
+         tz: tzinfo, end: datetime, window: datetime, ladder: Ladder) -> Row:  # fmt: skip
     history = person.history.until(end)
     if history is None:
         raise ValueError(f"the history of {person.name} does not reach back to {as_of}")
@@ -82,7 +86,7 @@ def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: in
         return (person.contact_id, person.name, emails[0] if emails else "",
                 organizations[0] if organizations else "", assignment.network, assignment.rule,
                 cadence, None, None, None, None, None, None, "never", 0, history.total, None,
-                ";".join(person.sources))  # fmt: skip
+                ";".join(person.sources), 0)  # fmt: skip
     last_day = last.at.astimezone(tz).date()
     days_since = (as_of - last_day).days
     if days_since > cadence:
@@ -96,7 +100,8 @@ def _row(person: Person, assignment: Assignment, cadence: int, due_soon_days: in
             cadence, last_day.isoformat(), last.direction, last.channel, days_since,
             (last_day + timedelta(days=cadence)).isoformat(), max(0, days_since - cadence),
             status, history.count_since(window), history.total,
-            first.astimezone(tz).date().isoformat(), ";".join(person.sources))  # fmt: skip
+            first.astimezone(tz).date().isoformat(), ";".join(person.sources),
+            strength(history, end, ladder))  # fmt: skip
 
 
 def _sort_key(row: Row) -> tuple[object, ...]:
@@ -116,9 +121,11 @@ def staleness_rows(
     ruleset: RuleSet,
     as_of: date,
     tz: tzinfo,
+    ladder: Ladder = DEFAULT_LADDER,
 ) -> list[Row]:
     """One row a person, the values of STALENESS_COLUMNS (None where there is none), most
-    urgent first: overdue (most overdue first), due_soon (soonest due first), never, ok."""
+    urgent first: overdue (most overdue first), due_soon (soonest due first), never, ok.
+    `ladder` weighs channels in the strength."""
     unassigned = Assignment(UNASSIGNED, "")
     # In UTC, as every stored instant is: comparing them costs no time-zone lookup.
     end = datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
@@ -132,7 +139,7 @@ def staleness_rows(
         cadence = cadences.get(assignment.network)
         if cadence is None:
             cadence = cadences[assignment.network] = ruleset.cadence(assignment.network)
-        rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window))
+        rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window, ladder))
     return sort_rows(rows)
 
 

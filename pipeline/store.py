@@ -714,8 +714,8 @@ class Store:
             count += len(fresh)
             self.db.executemany(
                 "INSERT OR REPLACE INTO person_stats (person_id, total, first_at, last_at, "
-                "last_direction, last_channel, last_source, outbound, inbound, mutual, names, "
-                "moments, codes, recent_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"last_direction, last_channel, last_source, outbound, inbound, mutual, "
+                f"{_STATS_PACKED}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (_stats_row(pid, h) for pid, h in fresh.items() if h.last is not None),
             )
             self.db.executemany(
@@ -820,28 +820,25 @@ class Store:
         """Every person's History over all time, from person_stats where it is fresh."""
         cursor = self.db.execute(
             "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
-            "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
+            f"last_source, outbound, inbound, mutual, {_STATS_PACKED} "
             "FROM person_stats WHERE person_id % ? = ?",
             (part[1], part[0]),
         )
         known: dict[int, History] = {}
-        # Channel and source names, and whole `names` documents, repeat from person to person:
-        # one object each, decoded once.
+        # Channel and source names, and whole `names` documents, repeat from person to person
+        # (their counts are apart, in `counts`): one object each, decoded once.
         words: dict[str, str] = {}
-        counted: dict[tuple[str, int], tuple[str, int]] = {}  # (channel, count) pairs repeat too
-        decoded: dict[str, tuple[tuple[tuple[str, int], ...], tuple[str, ...]]] = {}
+        decoded: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
         while rows := cursor.fetchmany(_RECORDS_AT_ONCE):
             new = list({row[10] for row in rows if row[10] not in decoded})
             for text, (channels, names) in zip(new, _json_each(new), strict=True):
                 decoded[text] = (
-                    tuple(
-                        counted.setdefault((c, n), (words.setdefault(c, c), n)) for c, n in channels
-                    ),
+                    tuple(words.setdefault(c, c) for c in channels),
                     tuple(words.setdefault(w, w) for w in names),
                 )
             for row in rows:
                 known[row[0]] = _history(row, decoded[row[10]], words)
-            if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat, as counts grow
+            if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat
                 decoded.clear()
         if self._anything_stale():
             k, n = part
@@ -882,15 +879,14 @@ class Store:
         """The history person_stats holds for a person (none: no exchange)."""
         row = self.db.execute(
             "SELECT person_id, total, first_at, last_at, last_direction, last_channel, "
-            "last_source, outbound, inbound, mutual, names, moments, codes, recent_from "
+            f"last_source, outbound, inbound, mutual, {_STATS_PACKED} "
             "FROM person_stats WHERE person_id = ?",
             (pid,),
         ).fetchone()
         if row is None:
             return History()
         channels, words = json.loads(row[10])
-        names = (tuple((str(c), int(n)) for c, n in channels), tuple(map(str, words)))
-        return _history(row, names, {})
+        return _history(row, (tuple(map(str, channels)), tuple(map(str, words))), {})
 
     def _owner_of(self, kind: str, value: str) -> int | None:
         """The person a handle belongs to (the smallest id among those holding it), if any."""
@@ -1363,21 +1359,25 @@ def _json_each(texts: list[str]) -> list[Any]:
 
 def _history(
     row: Sequence[Any],
-    names: tuple[tuple[tuple[str, int], ...], tuple[str, ...]],
+    names: tuple[tuple[str, ...], tuple[str, ...]],
     shared: dict[str, str],
 ) -> History:
     """A History from its person_stats row (see `_stats_row`), its `names` decoded, and the
     strings already made (`shared`)."""
     (_, total, first_at, last_at, direction, channel, source, outbound, inbound, mutual, _,
-     moments, codes, recent_from) = row  # fmt: skip
-    channels, words = names
+     counts, moments, codes, recent_from) = row  # fmt: skip
+    channel_names, words = names
+    packed_counts = array("I")
+    packed_counts.frombytes(counts)
     packed_moments = array("q")
     packed_moments.frombytes(moments)
     packed_codes = array(code_type(len(words)))
     packed_codes.frombytes(codes)
     if BIG_ENDIAN:  # the store keeps them little-endian, whatever machine wrote it
+        packed_counts.byteswap()
         packed_moments.byteswap()
         packed_codes.byteswap()
+    channels = tuple(zip(channel_names, packed_counts, strict=True))
     return History(
         total=total,
         first=datetime.fromisoformat(first_at),
@@ -1410,7 +1410,8 @@ def _stats_row(pid: int, history: History) -> tuple[object, ...]:
         history.outbound,
         history.inbound,
         history.mutual,
-        _to_json([[list(c) for c in history.channels], list(recent.words)]),
+        _to_json([[c for c, _ in history.channels], list(recent.words)]),
+        _little_endian(array("I", [n for _, n in history.channels])),
         *map(_little_endian, recent.packed_arrays()),
         _utc_text(history.recent_from) if history.recent_from else None,
     )
@@ -1430,6 +1431,8 @@ _FEW_STALE = 5000
 _PEOPLE_AT_ONCE = 5000
 #: Contact records read from SQLite at a time.
 _RECORDS_AT_ONCE = 5000
+#: person_stats' columns that hold a history packed (see migration 7 and `_stats_row`).
+_STATS_PACKED = "names, counts, moments, codes, recent_from"
 #: pipeline.model's exchange_order of directions, for SQL: received, sent, met.
 _RANK_SQL = "CASE direction WHEN 'mutual' THEN 2 WHEN 'outbound' THEN 1 ELSE 0 END"
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from pipeline.model import InteractionSummary, Person
+from pipeline.strength import DEFAULT as DEFAULT_LADDER
+from pipeline.strength import Ladder, strength
 
 if TYPE_CHECKING:
     from pipeline.assignments import Classified
@@ -22,6 +24,7 @@ CONTACT_COLUMNS = (
     "labels",
     "network",
     "sources",
+    "strength",
 )
 DISCOVERED_COLUMNS = (
     "contact_id",
@@ -37,7 +40,9 @@ DISCOVERED_COLUMNS = (
 
 
 def contact_rows(
-    people: Sequence[Person], assignments: Mapping[int, Assignment]
+    people: Sequence[Person],
+    assignments: Mapping[int, Assignment],
+    strengths: Mapping[int, int] | None = None,
 ) -> list[dict[str, Any]]:
     """A row per person with the columns of CONTACT_COLUMNS."""
     return [
@@ -51,19 +56,33 @@ def contact_rows(
             "labels": list(p.labels),
             "network": assignments[p.contact_id].network,
             "sources": list(p.sources),
+            "strength": strengths.get(p.contact_id, 0) if strengths is not None else None,
         }
         for p in people
     ]
 
 
-def contact_rows_of(found: Classified, network: str | None = None) -> list[dict[str, Any]]:
-    """`contact_rows` of placed people (those of one network, when named)."""
+def contact_rows_of(
+    found: Classified,
+    network: str | None = None,
+    zone: tzinfo = UTC,
+    ladder: Ladder = DEFAULT_LADDER,
+) -> list[dict[str, Any]]:
+    """`contact_rows` of placed people (those of one network, when named), with their strength
+    as of the day they were placed (the end of it in `zone`)."""
     people = [
         p
         for p in found.people
         if network is None or found.assignments[p.contact_id].network == network
     ]
-    return contact_rows(people, found.assignments)
+    from pipeline.assignments import end_of  # assignments imports this module
+
+    end = end_of(found.as_of, zone)
+    strengths = {}
+    for p in people:
+        history = p.history.until(end)
+        strengths[p.contact_id] = strength(history, end, ladder) if history is not None else 0
+    return contact_rows(people, found.assignments, strengths)
 
 
 #: A person as `classify` shows them: id, network, rule, name, e-mail, and why (when asked).

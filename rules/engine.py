@@ -8,6 +8,8 @@ from datetime import date, tzinfo
 from typing import NamedTuple
 
 from pipeline.model import Person
+from pipeline.strength import DEFAULT as DEFAULT_LADDER
+from pipeline.strength import Ladder
 from rules.overrides import Overrides
 from rules.predicates import Context
 from rules.schema import OVERRIDE_RULE, UNASSIGNED, Rule, RuleSet
@@ -55,9 +57,11 @@ def classify_all(
     overrides: Overrides,
     as_of: date,
     tz: tzinfo,
+    ladder: Ladder = DEFAULT_LADDER,
 ) -> dict[int, Assignment]:
-    """The assignment of every person, by contact id."""
-    context = Context(as_of, tz)
+    """The assignment of every person, by contact id (`ladder`: how strength weighs
+    channels, for the strength conditions)."""
+    context = Context(as_of, tz, ladder)
     return {p.contact_id: classify(p, ruleset, overrides, as_of, tz, context) for p in people}
 
 
@@ -79,9 +83,10 @@ def rule_uses(
     overrides: Overrides,
     as_of: date,
     tz: tzinfo,
+    ladder: Ladder = DEFAULT_LADDER,
 ) -> list[RuleUse]:
     """How each rule of `ruleset` places `people`, in the rules' order."""
-    context = Context(as_of, tz)
+    context = Context(as_of, tz, ladder)
     places: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
     matches: dict[str, int] = {rule.id: 0 for rule in ruleset.rules}
     for person in people:

@@ -18,6 +18,8 @@ import re2
 
 from pipeline.model import SOURCES, History, Person
 from pipeline.normalize import email_domain
+from pipeline.strength import DEFAULT as DEFAULT_LADDER
+from pipeline.strength import Ladder, strength
 
 #: The largest number a count or a number of days may be (a hundred years of days).
 MAX_NUMBER = 36_500
@@ -38,6 +40,7 @@ class Context:
 
     as_of: date
     tz: tzinfo
+    ladder: Ladder = DEFAULT_LADDER
 
     @cached_property
     def end(self) -> datetime:
@@ -201,6 +204,16 @@ def _channel(cond: Condition, person: Person, context: Context) -> str | None:
     return None
 
 
+def _strength_at_least(cond: Condition, person: Person, context: Context) -> str | None:
+    found = strength(_history(person, context), context.end, context.ladder)
+    return f"strength {found} (at least {cond.number})" if found >= cond.number else None
+
+
+def _strength_below(cond: Condition, person: Person, context: Context) -> str | None:
+    found = strength(_history(person, context), context.end, context.ladder)
+    return f"strength {found} (below {cond.number})" if found < cond.number else None
+
+
 _TEXT: dict[str, tuple[str, Callable[[Person], tuple[str, ...]]]] = {
     "name": ("name", lambda p: (p.name,)),
     "organization": ("organization", lambda p: p.organizations),
@@ -219,6 +232,8 @@ _NUMBERS: dict[str, Callable[[Condition, Person, Context], str | None]] = {
     "max_interactions": _max_interactions,
     "any_interaction_within_days": _within,
     "no_interaction_within_days": _not_within,
+    "strength_at_least": _strength_at_least,
+    "strength_below": _strength_below,
 }
 
 #: Every condition key a rule may use, with what it means (for `rules check` and the docs).
@@ -236,6 +251,8 @@ CONDITIONS: dict[str, str] = {
     "max_interactions": "at most this many exchanges",
     "any_interaction_within_days": "an exchange within this many days of the report date",
     "no_interaction_within_days": "no exchange within this many days of the report date",
+    "strength_at_least": "a relationship strength (0-100, see the README) of at least this",
+    "strength_below": "a relationship strength (0-100) below this",
 }
 
 
@@ -264,5 +281,8 @@ def parse_condition(key: str, value: object) -> Condition:
                 )
         return Condition(key, texts, (), 0, _LISTS[key])
     if key in _NUMBERS:
-        return Condition(key, (), (), _number(key, value), _NUMBERS[key])
+        number = _number(key, value)
+        if key.startswith("strength") and number > 100:
+            raise ConditionError(f"'{key}' takes a strength from 0 to 100")
+        return Condition(key, (), (), number, _NUMBERS[key])
     raise ConditionError(f"unknown condition '{key}'")

@@ -258,10 +258,12 @@ def test_log_unknown_or_ambiguous_name_is_a_clear_error(files: dict[str, Path]) 
 def test_contacts_formats(files: dict[str, Path]) -> None:
     run("import", str(files["cards"]))
     listed = run("contacts", "--format", "csv").output.splitlines()
-    assert listed[0] == "contact_id,name,emails,phones,organization,title,labels,network,sources"
-    assert "1,Ada Client,ada@acme.com,'+15550100101,Acme,,,clients,vcard" in listed
+    assert listed[0] == (
+        "contact_id,name,emails,phones,organization,title,labels,network,sources,strength"
+    )
+    assert "1,Ada Client,ada@acme.com,'+15550100101,Acme,,,clients,vcard,0" in listed
     mentors = json.loads(run("contacts", "--network", "mentors", "--format", "json").output)
-    assert [m["name"] for m in mentors] == ["Bo Mentor"]
+    assert [(m["name"], m["strength"]) for m in mentors] == [("Bo Mentor", 0)]
     assert "Ada Client" in run("contacts").output
     assert run("contacts", "--network", "nope").exit_code == 1
 

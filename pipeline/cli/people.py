@@ -93,9 +93,11 @@ def contacts(
     names = (*ruleset.network_names, "unassigned")
     if network is not None and network not in names:
         fail(f"no network named {network!r}; networks: " + ", ".join(names))
-    done, _ = over_everyone(
-        app.config, as_of_day(None, app), partial(contact_rows_of, network=network)
+    config = app.config
+    rows_of = partial(
+        contact_rows_of, network=network, zone=config.tz(), ladder=config.channel_ladder()
     )
+    done, _ = over_everyone(config, as_of_day(None, app), rows_of)
     rows = sorted((row for part in done for row in part), key=lambda r: r["contact_id"])
     for row in rows:
         row["email"] = row["emails"][0] if row["emails"] else ""
@@ -119,6 +121,7 @@ _CONTACT_TABLE = (
     "labels",
     "sources",
     "more e-mails",
+    "strength",
 )
 
 

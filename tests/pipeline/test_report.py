@@ -117,7 +117,7 @@ def test_csv_writes_integers_empty_never_cells_and_neutralizes_formulas(tmp_path
     frame_to_csv(summary, tmp_path / "networks.csv")
     lines = (tmp_path / "staleness.csv").read_text().splitlines()
     assert lines[0] == ",".join(STALENESS_COLUMNS)
-    assert lines[1] == ("2,Never Nils,,'@acme,unassigned,,60,,,,,,,never,0,0,,")
+    assert lines[1] == ("2,Never Nils,,'@acme,unassigned,,60,,,,,,,never,0,0,,,0")
     assert lines[2].startswith('1,"\'=HYPERLINK(""http://evil"")",,,unassigned,,60,2026-11-01,')
     assert ",14,2026-12-31,0,ok,1,1,2026-11-01," in lines[2]
     net = (tmp_path / "networks.csv").read_text().splitlines()

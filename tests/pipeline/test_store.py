@@ -368,3 +368,46 @@ def test_assignments_are_written_only_when_they_change(tmp_path: Path) -> None:
         assert store.assignments() == {1: ("clients", "r1"), 3: ("mentors", "r2")}
         kept = store.db.execute("SELECT classified_at FROM assignments WHERE person_id = 1")
         assert kept.fetchall() == [(when,)]  # unchanged: since when they have it
+
+
+def test_migration_7_splits_the_counts_of_a_schema_6_store(tmp_path: Path) -> None:
+    """A store whose person_stats kept each channel with its count in `names`: the histories
+    are worked out again from the exchanges, and a report reads them as before."""
+    path = tmp_path / "v6.sqlite"
+    db = sqlite3.connect(path)
+    for _, script in MIGRATIONS[:6]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 6")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db.execute(
+        "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles) "
+        "VALUES (1, 'vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
+    )
+    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
+    db.executemany(
+        "INSERT INTO interactions (key, kind, value, at, direction, channel, source, name, "
+        "import_seq) VALUES (?, 'email', 'ann@example.com', ?, ?, ?, 'csv', '', 1)",
+        [
+            ("k1", "2026-03-01T12:00:00+00:00", "outbound", "email"),
+            ("k2", "2026-04-01T12:00:00+00:00", "mutual", "coffee"),
+            ("k3", "2026-04-02T12:00:00+00:00", "inbound", "email"),
+        ],
+    )
+    # What schema 6 kept: counts inside `names` (and, here, figures no longer true).
+    db.execute(
+        "INSERT INTO person_stats VALUES (1, 9, '2026-03-01T12:00:00+00:00', "
+        "'2026-04-02T12:00:00+00:00', 'inbound', 'email', 'csv', 5, 3, 1, "
+        "'[[[\"email\",8],[\"coffee\",1]],[\"email\",\"csv\"]]', x'', x'', NULL)"
+    )
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        [ann] = store.people()
+        history = ann.history
+        assert (history.total, history.outbound, history.inbound, history.mutual) == (3, 1, 1, 1)
+        assert history.channels == (("coffee", 1), ("email", 2))
+        assert [e.channel for e in history.recent] == ["email", "coffee", "email"]
+    with Store(path) as store:  # read back from the new columns, as kept
+        [again] = store.people()
+        assert again.history == history

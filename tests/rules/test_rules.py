@@ -216,6 +216,7 @@ def _one_rule(when: str, networks: str = '[[networks]]\nname = "clients"\n') -> 
         ('when = { name = "a{4294967295}" }', "a repetition above 1000"),
         ('when = { name = "(?<=x)y" }', "bad regular expression"),
         ("when = { any_interaction_within_days = 9999999 }", "from 0 to 36,500"),
+        ("when = { strength_at_least = 101 }", "'strength_at_least' takes a strength from 0 to 100"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused(when: str, problem: str) -> None:
@@ -242,3 +243,23 @@ def test_a_backtracking_pattern_runs_in_linear_time() -> None:
     began = time.monotonic()
     assert classify(someone, ruleset, NONE, date(2026, 11, 1), UTC).network == "unassigned"
     assert time.monotonic() - began < 5  # Python's engine takes minutes on this
+
+
+def test_rules_can_ask_for_a_strong_or_a_weak_relationship() -> None:
+    ruleset, problems = parse_rules(
+        '[[networks]]\nname = "mentors"\n\n[[networks]]\nname = "partners"\n\n'
+        '[[rules]]\nid = "close"\nnetwork = "mentors"\nwhen = { strength_at_least = 60 }\n\n'
+        '[[rules]]\nid = "faint"\nnetwork = "partners"\nwhen = { strength_below = 20 }\n'
+    )
+    assert problems == [] and ruleset is not None
+    weekly = person(
+        interactions=tuple(exchange(f"2026-{m:02d}-{d:02d}") for m in (9, 10, 11) for d in (1, 8))
+    )
+    once = person(interactions=(exchange("2024-01-10"),))
+    between = person(interactions=(exchange("2026-10-01"), exchange("2026-11-01")))
+    found = [classify(p, ruleset, NONE, AS_OF, UTC) for p in (weekly, once, between)]
+    assert [a.network for a in found] == ["mentors", "partners", "unassigned"]
+    assert found[0].reasons[0].startswith("strength ") and "(at least 60)" in found[0].reasons[0]
+    # As of a date before the calls, none of them counts yet.
+    early = classify(weekly, ruleset, NONE, date(2026, 8, 1), UTC)
+    assert (early.network, early.reasons) == ("partners", ("strength 0 (below 20)",))
