@@ -36,7 +36,10 @@ demo: install
 	# People met only by mail or in meetings: the two-way ones are in the report below.
 	$(BIN)/netgarden --home $(DEMO_HOME) contacts --discovered
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --out $(DEMO_OUT)
+	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --format html --out $(DEMO_OUT)
 	$(BIN)/netgarden --home $(DEMO_HOME) report --as-of $(DEMO_AS_OF) --format table
+	# Monday morning: whom to contact this week, what you offer them and the next step.
+	$(BIN)/netgarden --home $(DEMO_HOME) next --as-of $(DEMO_AS_OF) --network clients
 
 lint: install
 	$(BIN)/ruff check .
@@ -45,11 +48,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# What the tests drive for real: tmux, the terminal `triage` is tested in.
+# What the tests drive for real: tmux, the terminal `triage` is tested in, and Debian's
+# chromium, which renders the HTML report.
 tools:
 	@command -v tmux >/dev/null || { echo "installing tmux (the triage tests type into it)"; \
 		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c \
 		'apt-get update -qq && apt-get install -y -qq tmux' >/dev/null; }
+	@command -v chromium >/dev/null || { echo "installing chromium (it renders the HTML report)"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) sh -c \
+		'apt-get update -qq && apt-get install -y -qq chromium' >/dev/null; }
 
 unit: install tools
 	$(BIN)/pytest -q

@@ -161,7 +161,7 @@ def _count(n: int, rung: str) -> str:
     singular, plural = _NOUNS[rung]
     number = _WORDS[n] if n < len(_WORDS) else f"{n:,}"
     if n == 1:
-        return f"a{'n' if singular[0] in 'aeio' else ''} {singular}"
+        return f"{'an' if singular.startswith('e-') else 'a'} {singular}"
     return f"{number} {plural}"
 
 

@@ -144,9 +144,12 @@ def test_report_as_of_ignores_later_exchanges(files: dict[str, Path], tmp_path: 
 def test_report_formats(files: dict[str, Path], tmp_path: Path) -> None:
     run("import", str(files["cards"]), str(files["exchanges"]))
     run("report", "--as-of", "2026-11-15", "--out", str(tmp_path), "--format", "md")
-    assert (tmp_path / "staleness.md").read_text().startswith("| contact_id | name |")
+    markdown = (tmp_path / "report.md").read_text()
+    assert markdown.startswith("# netgarden: your networks as of 2026-11-15\n")
+    assert "| Ada Client | ada@acme.com | Acme | clients | " in markdown
     run("report", "--as-of", "2026-11-15", "--out", str(tmp_path), "--format", "html")
-    assert "<td>Ada Client</td>" in (tmp_path / "staleness.html").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert '"Ada Client","ada@acme.com","Acme","clients",' in page  # the table's data
     table = run("report", "--as-of", "2026-11-15", "--format", "table")
     assert "clients: most overdue" in table.output
     assert "Ada Client" in table.output

@@ -139,7 +139,7 @@ def test_names_are_printed_as_they_are_never_as_markup_or_escapes(
         assert "\x1b" not in result.output and "\x07" not in result.output
     assert "[/bold]Ann [red]Lee" in run("contacts").output
     run("report", "--format", "md", "--out", str(tmp_path / "r"), "--as-of", "2026-11-15")
-    markdown = (tmp_path / "r" / "staleness.md").read_text()
+    markdown = (tmp_path / "r" / "report.md").read_text()
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown
     run("report", "--out", str(tmp_path / "r"), "--as-of", "2026-11-15")
     assert "\x00" not in (tmp_path / "r" / "staleness.csv").read_text()

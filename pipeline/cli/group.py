@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import re
 import signal
 import sqlite3
@@ -164,6 +165,9 @@ class _Group(click.Group):
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted; nothing half-written was kept", 130)
+        except BrokenPipeError:  # `netgarden next | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Terminated:
             fail("stopped (SIGTERM); nothing half-written was kept", 143)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):

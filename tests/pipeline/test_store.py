@@ -397,7 +397,7 @@ def test_migration_7_splits_the_counts_of_a_schema_6_store(tmp_path: Path) -> No
     db.execute(
         "INSERT INTO person_stats VALUES (1, 9, '2026-03-01T12:00:00+00:00', "
         "'2026-04-02T12:00:00+00:00', 'inbound', 'email', 'csv', 5, 3, 1, "
-        "'[[[\"email\",8],[\"coffee\",1]],[\"email\",\"csv\"]]', x'', x'', NULL)"
+        '\'[[["email",8],["coffee",1]],["email","csv"]]\', x\'\', x\'\', NULL)'
     )
     db.commit()
     db.close()

@@ -216,7 +216,7 @@ def _one_rule(when: str, networks: str = '[[networks]]\nname = "clients"\n') -> 
         ('when = { name = "a{4294967295}" }', "a repetition above 1000"),
         ('when = { name = "(?<=x)y" }', "bad regular expression"),
         ("when = { any_interaction_within_days = 9999999 }", "from 0 to 36,500"),
-        ("when = { strength_at_least = 101 }", "'strength_at_least' takes a strength from 0 to 100"),
+        ("when = { strength_at_least = 101 }", "takes a strength from 0 to 100"),
     ],
 )
 def test_a_rule_that_cannot_work_is_refused(when: str, problem: str) -> None:
