@@ -249,10 +249,13 @@ def main() -> None:
         "peak memory of its process tree (bench/_measure.py)."
     )
     how = (
-        "How the store keeps what a report needs (migrations 4 and 5): each person's history as "
-        "reports count it, one row of `person_stats`: totals over all time (exchanges, first, "
+        "How the store keeps what a report needs (migrations 4, 5 and 7): each person's history "
+        "as reports count it, one row of `person_stats`: totals over all time (exchanges, first, "
         "latest, by direction, by channel) and every exchange of the 400 days up to their latest, "
-        "packed (instants as 8-byte integers, three small codes an exchange). A report, "
+        "packed (instants as 8-byte integers, three small codes an exchange, the channel counts "
+        "apart from the names, which repeat from person to person and are decoded once). The "
+        "report includes each person's strength (pipeline/strength.py). A command that reads "
+        "everyone keeps SQLite's page cache at 2 MB (each page is read once). A report, "
         "`classify`, `contacts` or `review export` reads one row a person, so its cost follows the "
         "number of people, not of exchanges. As of a past date, a kept history is cut in C (a "
         "bisection of its instants); a person whose kept history does not reach a year back "
