@@ -12,7 +12,7 @@ import html
 import io
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,13 +80,19 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) 
     write_private(path, out.getvalue())
 
 
-def rows_to_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+def rows_to_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    plain: Collection[str] = (),
+) -> None:
     """`write_csv` of rows of values (text, whole numbers, None), as `frame_to_csv` writes
     them: a column at a time, the csv module turning numbers into text, only the columns that
-    hold a cell a spreadsheet could run looked at cell by cell."""
+    hold a cell a spreadsheet could run looked at cell by cell. The columns named in `plain`
+    are known to hold none (whole numbers not below 0, ISO dates, netgarden's own words)."""
     columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else []
     for i, column in enumerate(columns):
-        if not _plain(column):
+        if header[i] not in plain and not _plain(column):
             columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in column]
     out = io.StringIO(newline="")
     writer = csv.writer(out)
@@ -153,6 +159,26 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN.sub(r"\\\g<0>", text)
 
 
+#: The staleness columns that netgarden fills with whole numbers not below 0, ISO dates and
+#: its own words: no cell of them can start like a formula.
+PLAIN_STALENESS = frozenset(
+    {
+        "contact_id",
+        "cadence_days",
+        "last_contact",
+        "last_direction",
+        "days_since",
+        "due_date",
+        "days_overdue",
+        "status",
+        "interactions_90d",
+        "interactions_total",
+        "first_contact",
+        "strength",
+    }
+)
+
+
 def write_report_csv(
     folder: Path,
     rows: Sequence[Sequence[object]],
@@ -166,7 +192,7 @@ def write_report_csv(
 
     written = [folder / "staleness.csv", folder / "networks.csv", folder / "trend.csv"]
     keep_previous(written[0], folder / "staleness.previous.csv")
-    rows_to_csv(written[0], STALENESS_COLUMNS, rows)
+    rows_to_csv(written[0], STALENESS_COLUMNS, rows, PLAIN_STALENESS)
     rows_to_csv(written[1], NETWORK_COLUMNS, summary)
     rows_to_csv(written[2], TREND_COLUMNS, trend)
     return written

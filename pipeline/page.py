@@ -34,9 +34,12 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "due_date",
     "days_overdue",
     "strength",
+    "rung",
     "next_step",
 )
 _AT = {name: STALENESS_COLUMNS.index(name) for name in STALENESS_COLUMNS}
+#: Where TABLE_COLUMNS (but the last two, rung and next_step) are in a staleness row.
+_TABLE_AT = tuple(_AT[c] for c in TABLE_COLUMNS[:-2])
 _NET = {name: NETWORK_COLUMNS.index(name) for name in NETWORK_COLUMNS}
 
 
@@ -56,10 +59,8 @@ class Contents:
         """Everyone's row of TABLE_COLUMNS."""
         found = []
         for row in self.rows:
-            _, step = self.steps.get(int(str(row[_AT["contact_id"]])), (None, ""))
-            found.append(
-                [step if c == "next_step" else row[_AT[c]] for c in TABLE_COLUMNS]  # in order
-            )
+            rung, step = self.steps.get(int(str(row[_AT["contact_id"]])), (None, ""))
+            found.append([*(row[i] for i in _TABLE_AT), rung or "", step])
         return found
 
 

@@ -122,9 +122,12 @@ def staleness_rows(
     as_of: date,
     tz: tzinfo,
     ladder: Ladder = DEFAULT_LADDER,
+    *,
+    ordered: bool = True,
 ) -> list[Row]:
     """One row a person, the values of STALENESS_COLUMNS (None where there is none), most
-    urgent first: overdue (most overdue first), due_soon (soonest due first), never, ok.
+    urgent first: overdue (most overdue first), due_soon (soonest due first), never, ok
+    (`ordered=False`: in no order, for rows that are sorted once put together).
     `ladder` weighs channels in the strength."""
     unassigned = Assignment(UNASSIGNED, "")
     # In UTC, as every stored instant is: comparing them costs no time-zone lookup.
@@ -140,7 +143,7 @@ def staleness_rows(
         if cadence is None:
             cadence = cadences[assignment.network] = ruleset.cadence(assignment.network)
         rows.append(_row(person, assignment, cadence, due_soon, as_of, tz, end, window, ladder))
-    return sort_rows(rows)
+    return sort_rows(rows) if ordered else rows
 
 
 def sort_rows(rows: list[Row]) -> list[Row]:

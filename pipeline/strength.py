@@ -28,6 +28,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from pipeline.model import History, from_micros, micros
 
@@ -76,6 +77,10 @@ class Ladder:
     rungs: Mapping[str, int] = field(
         default_factory=lambda: {c: RUNGS.index(r) for r, cs in DEFAULT_LADDER.items() for c in cs}
     )
+    #: `weights` already worked out, by word list (not part of what the ladder is).
+    known: dict[tuple[str, ...], list[float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, overrides: Mapping[str, Sequence[str]]) -> Ladder:
@@ -94,8 +99,23 @@ class Ladder:
         """The rung of a channel (an unknown one: the e-mail rung)."""
         return self.rungs.get(channel.lower(), _EMAIL)
 
+    def weights(self, words: tuple[str, ...]) -> list[float]:
+        """The weight of each of a timeline's words taken as a channel. A hundred thousand
+        people share a few word lists (pipeline.store decodes each once): each is worked out
+        once."""
+        found = self.known.get(words)
+        if found is None:
+            found = self.known[words] = [RUNG_WEIGHTS[RUNGS[self.rung(w)]] for w in words]
+        return found
+
 
 DEFAULT = Ladder()
+
+
+@lru_cache(maxsize=8)
+def _micros_of(end: datetime) -> int:
+    """micros(end), once for the many people of a report."""
+    return micros(end)
 
 
 def two_way(history: History) -> bool:
@@ -109,15 +129,20 @@ def strength(history: History, end: datetime, ladder: Ladder = DEFAULT) -> int:
     if history.total == 0 or history.last is None:
         return 0
     recent = history.recent
-    end_us = micros(end)
+    end_us = _micros_of(end)
     start = recent.before_micros(end_us - _WINDOW_US)
     stop = recent.before_micros(end_us)
-    weights = [RUNG_WEIGHTS[RUNGS[ladder.rung(word)]] for word in recent.words]
-    codes = recent.codes
     total = 0.0
     scale = -1.0 / _HALF_LIFE_US
-    for i, moment in enumerate(recent.moments[start:stop], start):
-        total += weights[codes[3 * i + 1]] * 2.0 ** ((end_us - moment) * scale)
+    if stop > start:
+        weights = ladder.weights(recent.words)
+        channels = recent.codes[3 * start + 1 : 3 * stop : 3]
+        total = sum(
+            [
+                weights[channel] * 2.0 ** ((end_us - moment) * scale)
+                for moment, channel in zip(recent.moments[start:stop], channels, strict=True)
+            ]
+        )
     older = history.total - (stop - start)
     if older > 0 and history.first is not None:
         edge = end_us - _WINDOW_US
