@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from tests.fakes.google import FakeGoogle
 from tests.fakes.microsoft import FakeMicrosoft
-from tests.helpers import CORPUS, ME
+from tests.helpers import CORPUS, DEMO_FILES, ME, SAMPLE
 
 #: Set by .ci/run: a missing corpus is then an error, never a reason to skip.
 REQUIRE_CORPUS = "NETGARDEN_REQUIRE_CORPUS"
@@ -27,6 +28,30 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("TZ", "UTC")
     monkeypatch.setenv("COLUMNS", "250")  # tables wider than a CI log's default 80 columns
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with the bundled sample data imported and merged (as `make demo`), made once."""
+    from tests.helpers import run
+
+    home = tmp_path_factory.mktemp("demo") / "home"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NETGARDEN_HOME", str(home))
+        patch.setenv("TZ", "UTC")
+        assert run("init").exit_code == 0
+        for name in ("networks.toml", "overrides.toml"):
+            shutil.copy(SAMPLE / name, home / name)
+        assert run("import", *(str(SAMPLE / n) for n in DEMO_FILES)).exit_code == 0
+        assert run("suggestions", "--accept").exit_code == 0
+    return home
+
+
+@pytest.fixture
+def demo(demo_home: Path, home: Path) -> Path:
+    """A fresh copy of the demo home, as the `home` of this test."""
+    shutil.copytree(demo_home, home)
+    return home
 
 
 @pytest.fixture

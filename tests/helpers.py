@@ -17,6 +17,15 @@ REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SAMPLE = REPO / "data" / "sample"
+#: The bundled sample files `make demo` imports.
+DEMO_FILES = (
+    "contacts.vcf",
+    "Connections.csv",
+    "google.csv",
+    "interactions.csv",
+    "mail.mbox",
+    "meetings.ics",
+)
 #: The user's address in the fakes' accounts and the mail tests.
 ME = "me@example.com"
 

@@ -26,19 +26,6 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
-@pytest.fixture
-def demo(home: Path) -> Path:
-    """A home with the demo data imported, as `make demo` does."""
-    assert run("-q", "init").exit_code == 0
-    for name in ("networks.toml", "overrides.toml"):
-        shutil.copy(SAMPLE / name, home / name)
-    names = ("contacts.vcf", "Connections.csv", "google.csv", "interactions.csv", "mail.mbox",
-             "meetings.ics")  # fmt: skip
-    assert run("-q", "import", *(str(SAMPLE / n) for n in names)).exit_code == 0
-    assert run("-q", "suggestions", "--accept").exit_code == 0
-    return home
-
-
 def test_next_lists_this_weeks_people_of_every_network_with_what_to_offer_and_do(
     demo: Path, tmp_path: Path
 ) -> None:

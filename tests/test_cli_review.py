@@ -15,39 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import SAMPLE, rows, run
+from tests.helpers import DEMO_FILES, SAMPLE, rows, run
 
 AS_OF = "2026-11-15"
-DEMO_FILES = (
-    "contacts.vcf",
-    "Connections.csv",
-    "google.csv",
-    "interactions.csv",
-    "mail.mbox",
-    "meetings.ics",
-)
-
-
-@pytest.fixture(scope="module")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home with the bundled sample data imported, merged and classified (as `make demo`)."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NETGARDEN_HOME", str(home))
-        patch.setenv("TZ", "UTC")
-        assert run("init").exit_code == 0
-        for name in ("networks.toml", "overrides.toml"):
-            shutil.copy(SAMPLE / name, home / name)
-        assert run("import", *(str(SAMPLE / n) for n in DEMO_FILES)).exit_code == 0
-        assert run("suggestions", "--accept").exit_code == 0
-    return home
-
-
-@pytest.fixture
-def demo(demo_home: Path, home: Path) -> Path:
-    """A fresh copy of the demo home, as the `home` of this test."""
-    shutil.copytree(demo_home, home)
-    return home
 
 
 def export(tmp_path: Path, *more: str) -> list[dict[str, str]]:

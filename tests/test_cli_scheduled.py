@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -19,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.migrations import MIGRATIONS
 from pipeline.store import Store
 from tests.fakes.microsoft import tls_files
 from tests.helpers import SAMPLE, rows, run
@@ -230,31 +228,6 @@ def test_a_run_killed_is_marked_interrupted_by_the_next(home: Path) -> None:
     assert run("-q", "run").exit_code == 0
     states = [r["state"] for r in json.loads(run("history", "--format", "json").output)]
     assert states == ["ok", "interrupted", "ok"]
-
-
-def test_migration_6_adds_the_run_tables_to_a_schema_5_store(tmp_path: Path) -> None:
-    path = tmp_path / "v5.sqlite"
-    db = sqlite3.connect(path)
-    for _, script in MIGRATIONS[:5]:
-        db.executescript(script)
-    db.execute("PRAGMA user_version = 5")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
-    db.execute(
-        "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
-        "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
-    )
-    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
-    db.commit()
-    db.close()
-    with Store(path) as store:
-        assert store.version == MIGRATIONS[-1][0]
-        assert [p.name for p in store.people()] == ["Ann"]
-        from pipeline import runlog
-
-        run_id = runlog.start(store)
-        runlog.finish(store, run_id, 0)
-        [record] = runlog.runs(store)
-        assert (record.state, record.sources, record.networks) == ("ok", (), ())
 
 
 # -- [notify] ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from connectors.memory import MemoryConnector
+from pipeline import runlog
 from pipeline.errors import NetgardenError
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import Contact, Handle, Interaction, Problem, Record
@@ -142,6 +143,17 @@ def test_what_cannot_be_read_is_quarantined_and_replaced_by_the_next_read(tmp_pa
         assert store.quarantined() == []
 
 
+def _written_by(path: Path, version: int) -> sqlite3.Connection:
+    """A store as the release of schema `version` wrote it, with one import run (seq 1)."""
+    db = sqlite3.connect(path)
+    for _, script in MIGRATIONS[:version]:
+        for statement in script.split(";"):
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {version}")
+    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    return db
+
+
 def test_store_from_every_earlier_schema_migrates_and_keeps_data(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path)
@@ -162,10 +174,7 @@ def test_store_from_every_earlier_schema_migrates_and_keeps_data(tmp_path: Path)
 def test_a_schema_1_store_keeps_its_exchanges_through_migration_2(tmp_path: Path) -> None:
     """A store written by the first release, exchanges and all, read by this one."""
     path = tmp_path / "v1.sqlite"
-    db = sqlite3.connect(path)
-    db.executescript(MIGRATIONS[0][1])
-    db.execute("PRAGMA user_version = 1")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db = _written_by(path, 1)
     db.execute(
         "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
         "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
@@ -221,11 +230,7 @@ def test_a_file_that_is_not_a_store_is_a_clear_error(tmp_path: Path) -> None:
 def test_migration_3_sets_impossible_exchanges_aside_in_a_schema_2_store(tmp_path: Path) -> None:
     """A store written by the release before, with the exchanges it let in: dated year 1."""
     path = tmp_path / "v2.sqlite"
-    db = sqlite3.connect(path)
-    for _, script in MIGRATIONS[:2]:
-        db.executescript(script)
-    db.execute("PRAGMA user_version = 2")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db = _written_by(path, 2)
     db.execute(
         "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
         "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
@@ -255,11 +260,7 @@ def test_migration_4_keeps_every_exchange_and_a_merge_of_a_schema_3_store(tmp_pa
     message to both their addresses, an exchange nobody's yet. After the upgrade the person's
     history counts what it counted, and what comes later is kept as it comes."""
     path = tmp_path / "v3.sqlite"
-    db = sqlite3.connect(path)
-    for _, script in MIGRATIONS[:3]:
-        db.executescript(script)
-    db.execute("PRAGMA user_version = 3")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db = _written_by(path, 3)
     db.executemany(
         "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles, "
         "person_id) VALUES (?, 'vcard', ?, 'Ann', 'h', 1, ?, 1)",
@@ -307,12 +308,7 @@ def test_migration_5_repacks_the_histories_of_a_schema_4_store(tmp_path: Path) -
     """A store written with person_stats as JSON: its histories are worked out again, packed,
     and a report as of any date reads them as before."""
     path = tmp_path / "v4.sqlite"
-    db = sqlite3.connect(path)
-    for _, script in MIGRATIONS[:4]:
-        for statement in script.split(";"):
-            db.execute(statement)
-    db.execute("PRAGMA user_version = 4")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db = _written_by(path, 4)
     db.execute(
         "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles) "
         "VALUES (1, 'vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
@@ -374,11 +370,7 @@ def test_migration_7_splits_the_counts_of_a_schema_6_store(tmp_path: Path) -> No
     """A store whose person_stats kept each channel with its count in `names`: the histories
     are worked out again from the exchanges, and a report reads them as before."""
     path = tmp_path / "v6.sqlite"
-    db = sqlite3.connect(path)
-    for _, script in MIGRATIONS[:6]:
-        db.executescript(script)
-    db.execute("PRAGMA user_version = 6")
-    db.execute("INSERT INTO imports (seq, started_at, what) VALUES (1, '2026-01-01', 'x')")
+    db = _written_by(path, 6)
     db.execute(
         "INSERT INTO contacts (id, source, source_id, name, content_hash, import_seq, handles) "
         "VALUES (1, 'vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
@@ -411,3 +403,24 @@ def test_migration_7_splits_the_counts_of_a_schema_6_store(tmp_path: Path) -> No
     with Store(path) as store:  # read back from the new columns, as kept
         [again] = store.people()
         assert again.history == history
+
+
+def test_migration_6_adds_the_run_tables_to_a_schema_5_store(tmp_path: Path) -> None:
+    """A store of the release before scheduled runs were recorded: its people are kept, and
+    runs are recorded from then on."""
+    path = tmp_path / "v5.sqlite"
+    db = _written_by(path, 5)
+    db.execute(
+        "INSERT INTO contacts (source, source_id, name, content_hash, import_seq, handles) "
+        "VALUES ('vcard', 'uid:1', 'Ann', 'h', 1, '[[\"email\",\"ann@example.com\"]]')"
+    )
+    db.execute("INSERT INTO email_index (email, contact_id) VALUES ('ann@example.com', 1)")
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert store.version == LATEST
+        assert [p.name for p in store.people()] == ["Ann"]
+        run_id = runlog.start(store)
+        runlog.finish(store, run_id, 0)
+        [record] = runlog.runs(store)
+        assert (record.state, record.sources, record.networks) == ("ok", (), ())
