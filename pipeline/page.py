@@ -21,22 +21,9 @@ from pipeline.agenda import Item
 from pipeline.export import markdown_text
 from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS, Row
 
-#: The columns of the page's table of everyone, and of the Markdown report's.
-TABLE_COLUMNS: tuple[str, ...] = (
-    "name",
-    "email",
-    "organization",
-    "network",
-    "status",
-    "last_contact",
-    "last_channel",
-    "days_since",
-    "due_date",
-    "days_overdue",
-    "strength",
-    "rung",
-    "next_step",
-)
+#: The columns of the page's table of everyone, and of the Markdown report's: the whole
+#: staleness row, then the rung reached lately and the next step.
+TABLE_COLUMNS: tuple[str, ...] = (*STALENESS_COLUMNS, "rung", "next_step")
 _AT = {name: STALENESS_COLUMNS.index(name) for name in STALENESS_COLUMNS}
 #: Where TABLE_COLUMNS (but the last two, rung and next_step) are in a staleness row.
 _TABLE_AT = tuple(_AT[c] for c in TABLE_COLUMNS[:-2])

@@ -177,7 +177,7 @@ _PROPOSE = {
     "e-mail": "propose a call",
     "call": "propose a meeting",
     "meeting": "propose a coffee or a meal",
-    "meal": "keep it up: another coffee or meal",
+    "meal": "keep it up with another coffee or meal",
 }
 _WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 

@@ -113,7 +113,7 @@ def test_the_next_step_climbs_from_the_highest_rung_reached_lately() -> None:
     assert one_way.rung == "connection"
     assert one_way.step.endswith("write something personal and get a reply")
     coffee = climb(History.of(_alternating(20, 60) + _every(50, 51, "coffee", offset=40)), END)
-    assert coffee.step == "a coffee or meal in October: keep it up: another coffee or meal"
+    assert coffee.step == "a coffee or meal in October: keep it up with another coffee or meal"
     quiet = climb(History.of(_every(1, 401, "call", offset=400)), END)
     assert quiet.rung is None and quiet.step == "quiet since October 2025 (call): write to catch up"
 
