@@ -90,14 +90,18 @@ def rows_to_csv(
     them: a column at a time, the csv module turning numbers into text, only the columns that
     hold a cell a spreadsheet could run looked at cell by cell. The columns named in `plain`
     are known to hold none (whole numbers not below 0, ISO dates, netgarden's own words)."""
-    columns: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else []
-    for i, column in enumerate(columns):
-        if header[i] not in plain and not _plain(column):
-            columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in column]
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(header)
-    writer.writerows(zip(*columns, strict=True) if columns else [])
+    looked = [i for i, name in enumerate(header) if name not in plain]
+    unsafe = [i for i in looked if not _plain([row[i] for row in rows])]
+    if not unsafe:  # the common case: the rows as they are, never turned into columns
+        writer.writerows(rows)
+    else:
+        columns: list[Sequence[object]] = list(zip(*rows, strict=True))
+        for i in unsafe:
+            columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in columns[i]]
+        writer.writerows(zip(*columns, strict=True))
     write_private(path, out.getvalue())
 
 

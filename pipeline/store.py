@@ -119,6 +119,9 @@ class Store:
         #: once they are too many, or not known to be new.
         self._new: dict[tuple[str, str], list[InteractionSummary]] | None = {}
         self._marked: set[tuple[str, str]] = set()  # the handles this session marked stale
+        #: Every channel name the exchanges hold, while histories are worked out (see
+        #: _single_handle_histories); None: not looked up since exchanges last came.
+        self._channel_names: list[str] | None = None
         self._kept_new = 0
         if not path.parent.exists():
             path.parent.mkdir(parents=True, mode=0o700)
@@ -696,6 +699,7 @@ class Store:
 
     def refresh_histories(self) -> int:
         """Work out again the histories gone stale (call inside a transaction); how many."""
+        self._channel_names = None  # exchanges may have come: found again when needed
         if not self._anything_stale():
             self._new, self._marked, self._kept_new = {}, set(), 0
             return 0
@@ -841,6 +845,7 @@ class Store:
             if len(decoded) > _RECORDS_AT_ONCE:  # documents that do not repeat
                 decoded.clear()
         if self._anything_stale():
+            self._channel_names = None
             k, n = part
             owner, present = self._owners()
             stale = {int(r[0]) for r in self.db.execute("SELECT person_id FROM stale_people")}
@@ -961,7 +966,11 @@ class Store:
             # Many people (a large import): each channel's count a sum of the same pass, the
             # store's few channel names found first. Grouping by channel instead sorts every
             # exchange (at ten million, 10 s of an import's 200).
-            names = [str(r[0]) for r in db.execute("SELECT DISTINCT channel FROM interactions")]
+            if self._channel_names is None:  # one full pass, for every chunk of people
+                self._channel_names = [
+                    str(r[0]) for r in db.execute("SELECT DISTINCT channel FROM interactions")
+                ]
+            names = self._channel_names
             sums = "".join(", sum(i.channel = ?)" for _ in names)
             for pid, *row in db.execute(f"{counted}{sums} {join} GROUP BY w.kind, w.value", names):
                 totals[pid] = row[:6]
