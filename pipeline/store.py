@@ -991,9 +991,15 @@ class Store:
             start = instant(latest) - RECENT
             if instant(first) < start:
                 starts[pid] = start
+        # By the table's key: `pid` has no index, and a search of the table an update made
+        # this quadratic (a large import spent seconds here).
         db.executemany(
-            "UPDATE temp.wanted SET start = ? WHERE pid = ?",
-            ((_utc_text(start), pid) for pid, start in starts.items()),
+            "UPDATE temp.wanted SET start = ? WHERE kind = ? AND value = ?",
+            (
+                (_utc_text(starts[pid]), kind, value)
+                for (kind, value), pid in handles.items()
+                if pid in starts
+            ),
         )
         words: dict[str, str] = {}
         recent: list[tuple[int, int, str, str]] = []
