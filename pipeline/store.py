@@ -443,11 +443,14 @@ class Store:
         """`add_interactions` for packed rows (`pipeline.model.Exchanges`); how many were new."""
         rows = list(rows)
         before = self.db.total_changes
+        # The source and the run are the same for every row: written into the statement (a
+        # connector's name and a number), the rows are bound as they are, not copied.
+        quoted = source.replace("'", "''")
         self.db.executemany(
             "INSERT OR IGNORE INTO interactions "
             "(at, direction, channel, kind, value, key, name, source, import_seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((*row, source, seq) for row in rows),
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, '{quoted}', {int(seq)})",
+            rows,
         )
         new = self._counted(before)
         if self._keeps(new, len(rows)):
