@@ -388,20 +388,10 @@ def _accounts(
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         problem((kind,), f"'{kind}' must be [[{kind}]] tables")
         return ()
-    known = {f.name: str(f.type) for f in fields(cls)}
     accounts: list[_Account] = []
     for index, table in enumerate(value):
         where: tuple[str, ...] = (kind, str(index))
-        values: dict[str, Any] = {}
-        for key, item in table.items():
-            if key not in known:
-                problem((*where, key), f"unknown [[{kind}]] setting '{key}'{_hint(key, known)}")
-                continue
-            checked = _typed(f"{kind}.{key}", item, known[key])
-            if isinstance(checked, _Wrong):
-                problem((*where, key), checked.message)
-            else:
-                values[key] = checked
+        values = _table(kind, f"[[{kind}]]", table, cls, where, problem)
         if not values.get("account"):
             problem(where, f"a [[{kind}]] table needs an 'account' name")
             continue
@@ -414,21 +404,22 @@ def _accounts(
 
 
 def _table(
-    kind: str,
+    name: str,
+    heading: str,
     table: dict[str, Any],
     cls: type,
     where: tuple[str, ...],
     problem: Callable[[tuple[str, ...], str], None],
 ) -> dict[str, Any]:
-    """A table's values checked against the fields of `cls`, each problem with its line."""
+    """A table's values checked against the fields of `cls` (`name.key` in a problem, and
+    `heading` for a key it does not know), each problem with its line."""
     known = {f.name: str(f.type) for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, item in table.items():
         if key not in known:
-            problem((*where, key), f"unknown [{kind}] setting '{key}'{_hint(key, known)}")
+            problem((*where, key), f"unknown {heading} setting '{key}'{_hint(key, known)}")
             continue
-        kind_of = known[key].replace("tuple[str, ...]", "list")
-        checked = _typed(f"{kind}.{key}", item, kind_of)
+        checked = _typed(f"{name}.{key}", item, known[key])
         if isinstance(checked, _Wrong):
             problem((*where, key), checked.message)
         else:
@@ -448,7 +439,7 @@ def _files(
     found: list[FileSource] = []
     for index, table in enumerate(value):
         where = ("files", str(index))
-        values = _table("[files]", table, FileSource, where, problem)
+        values = _table("files", "[[files]]", table, FileSource, where, problem)
         if not values.get("path"):
             problem(where, "a [[files]] table needs a 'path' (a file, a folder or a glob)")
             continue
@@ -472,7 +463,7 @@ def _notify(value: object, problem: Callable[[tuple[str, ...], str], None]) -> N
     if not isinstance(value, dict):
         problem(("notify",), "'notify' must be a [notify] table")
         return Notify()
-    values = _table("notify", value, Notify, ("notify",), problem)
+    values = _table("notify", "[notify]", value, Notify, ("notify",), problem)
     notify = Notify(**values)
 
     def bad(key: str, message: str) -> None:
