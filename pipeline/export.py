@@ -163,26 +163,6 @@ def markdown_text(text: str) -> str:
     return _MARKDOWN.sub(r"\\\g<0>", text)
 
 
-#: The staleness columns that netgarden fills with whole numbers not below 0, ISO dates and
-#: its own words: no cell of them can start like a formula.
-PLAIN_STALENESS = frozenset(
-    {
-        "contact_id",
-        "cadence_days",
-        "last_contact",
-        "last_direction",
-        "days_since",
-        "due_date",
-        "days_overdue",
-        "status",
-        "interactions_90d",
-        "interactions_total",
-        "first_contact",
-        "strength",
-    }
-)
-
-
 def write_report_csv(
     folder: Path,
     rows: Sequence[Sequence[object]],
@@ -191,12 +171,12 @@ def write_report_csv(
 ) -> list[Path]:
     """The report's CSV files: staleness.csv (the one before kept as staleness.previous.csv),
     networks.csv and trend.csv (a row per run and network). Each is replaced atomically."""
-    from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS
+    from pipeline.report import NETWORK_COLUMNS, PLAIN_COLUMNS, STALENESS_COLUMNS
     from pipeline.runlog import TREND_COLUMNS
 
     written = [folder / "staleness.csv", folder / "networks.csv", folder / "trend.csv"]
     keep_previous(written[0], folder / "staleness.previous.csv")
-    rows_to_csv(written[0], STALENESS_COLUMNS, rows, PLAIN_STALENESS)
+    rows_to_csv(written[0], STALENESS_COLUMNS, rows, PLAIN_COLUMNS)
     rows_to_csv(written[1], NETWORK_COLUMNS, summary)
     rows_to_csv(written[2], TREND_COLUMNS, trend)
     return written

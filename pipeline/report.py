@@ -63,6 +63,11 @@ _INT_COLUMNS = (
     "interactions_total",
     "strength",
 )
+#: The columns netgarden fills with whole numbers not below 0, ISO dates and its own words: no
+#: cell of them can start like a formula (export.rows_to_csv need not look).
+PLAIN_COLUMNS = frozenset(
+    (*_INT_COLUMNS, "last_contact", "last_direction", "due_date", "status", "first_contact")
+)
 STATUS_ORDER = {"overdue": 0, "due_soon": 1, "never": 2, "ok": 3}
 RECENT_DAYS = 90
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.export import PLAIN_STALENESS, frame_to_csv, rows_to_csv
+from pipeline.export import frame_to_csv, rows_to_csv
 from pipeline.model import InteractionSummary, Person
 from pipeline.report import (
     NETWORK_COLUMNS,
+    PLAIN_COLUMNS,
     STALENESS_COLUMNS,
     network_rows,
     networks,
@@ -146,7 +147,7 @@ def test_the_csv_written_from_rows_is_the_one_written_from_the_frame(tmp_path: P
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
     assert (tmp_path / "b.csv").read_bytes() == (tmp_path / "d.csv").read_bytes()
     # The columns the report knows to be plain are written without looking: the same bytes.
-    rows_to_csv(tmp_path / "e.csv", STALENESS_COLUMNS, rows, PLAIN_STALENESS)
+    rows_to_csv(tmp_path / "e.csv", STALENESS_COLUMNS, rows, PLAIN_COLUMNS)
     assert (tmp_path / "e.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
     assert b"'=HYPERLINK" in (tmp_path / "a.csv").read_bytes()
 
