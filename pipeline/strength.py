@@ -74,9 +74,7 @@ _CONNECTION = RUNGS.index("connection")
 class Ladder:
     """Which rung each channel sits on (lowercase channel names)."""
 
-    rungs: Mapping[str, int] = field(
-        default_factory=lambda: {c: RUNGS.index(r) for r, cs in DEFAULT_LADDER.items() for c in cs}
-    )
+    rungs: Mapping[str, int]
     #: `weights` already worked out, by word list (not part of what the ladder is).
     known: dict[tuple[str, ...], list[float]] = field(
         default_factory=dict, compare=False, repr=False
@@ -109,7 +107,7 @@ class Ladder:
         return found
 
 
-DEFAULT = Ladder()
+DEFAULT = Ladder.of({})
 
 
 @lru_cache(maxsize=8)
