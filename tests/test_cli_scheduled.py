@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import ssl
 import subprocess
 import sys
@@ -286,28 +287,21 @@ def test_a_failing_source_pings_fail_with_the_log(home: Path, monitor: Threading
 
 
 def test_an_unreachable_monitoring_service_is_a_warning_not_a_failure(home: Path) -> None:
-    with socket_closed() as port:
-        _configure(home, f'\n[notify]\nping_url = "http://127.0.0.1:{port}/secret-uuid"\n')
-        result = run("run")
+    port = _free_port()
+    _configure(home, f'\n[notify]\nping_url = "http://127.0.0.1:{port}/secret-uuid"\n')
+    result = run("run")
     assert result.exit_code == 0, result.output
     assert "warning: could not reach the monitoring service at http://127.0.0.1:" in result.stderr
     assert "secret-uuid" not in result.stderr  # a ping URL's path is its secret
 
 
-class socket_closed:
-    """A loopback port nothing listens on."""
-
-    def __enter__(self) -> int:
-        import socket
-
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-        probe.close()
-        return port
-
-    def __exit__(self, *exc: object) -> None:
-        pass
+def _free_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = int(probe.getsockname()[1])
+    probe.close()
+    return port
 
 
 Smtp = tuple[int, list[bytes], list[tuple[str, str]]]
@@ -339,8 +333,7 @@ def _smtp_server(tls: bool) -> Iterator[Smtp]:
         certificate, key = tls_files()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(certificate, key)
-    with socket_closed() as port:  # aiosmtpd needs a port number, not 0
-        pass
+    port = _free_port()  # aiosmtpd needs a port number, not 0
     controller = Controller(
         Keep(),
         hostname="127.0.0.1",
