@@ -45,7 +45,6 @@ class SourceResult:
     seconds: float = 0.0
     error: str = ""
     ended_at: str = ""
-    files: int = 0  # for [[files]]: the files it named (not kept: the line says it)
     passed_over: int = 0  # files of its folders that are no export
 
     def line(self) -> str:

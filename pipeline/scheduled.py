@@ -72,7 +72,6 @@ def import_files(
         exchanges_new=sum(s.interactions_new for s in summaries),
         skipped=sum(sum(s.skipped.values()) for s in summaries),
         quarantined=sum(s.quarantined for s in summaries),
-        files=len(chosen),
         passed_over=len(passed_over),
         seconds=time.monotonic() - began,
         error="; ".join(errors[:3]) + (f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""),
