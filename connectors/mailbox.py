@@ -18,14 +18,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 from connectors.base import FileConnector, Orphans
 from connectors.mailparse import UnreadableDate, read_message, redacted
 from connectors.workers import pool as worker_pool
 from pipeline.errors import FormatError
 from pipeline.mail import EMPTY, MailPolicy, exchanges
-from pipeline.model import ExchangeRow, Problem, Record, exchange_rows, packed
+from pipeline.model import HANDLE_ORDER, ExchangeRow, Problem, Record, exchange_rows, packed
 
 _BLOCK = 4 << 20
 # A message bigger than this (attachments) keeps only its headers and the end of what was read.
@@ -51,6 +51,12 @@ _SIGNED_BYTES = 1 << 20
 #: An mbox this large is parsed by worker processes, one per core up to _WORKERS.
 _PARALLEL_BYTES = 32 << 20
 _WORKERS = 2
+#: The run of an mbox a worker reads itself (cut at a separator line after this many bytes).
+_SPAN = 16 << 20
+#: Spans queued per worker: work for them while this process stores what came back.
+_QUEUED = 3
+#: What is read at a time to find a separator line where a span ends.
+_PEEK = 1 << 16
 
 #: Folder names (lowercased, without extension) and the role they give their messages.
 FOLDER_ROLES: dict[str, str] = {
@@ -315,14 +321,17 @@ class MboxConnector(MailArchive):
             for block in mbox_blocks(self.path):
                 yield _block_batch(block, labels, draft, file, policy, self.name, infer)
             return
+        # Each worker reads its own span of the file: the archive's gigabytes never pass
+        # through this process, which only finds where spans end and stores what comes back.
         with worker_pool(workers) as pool:
             pending: deque[Future[Batch]] = deque()
-            for block in mbox_blocks(self.path):
+            for start, stop in mbox_spans(self.path):
                 pending.append(
-                    pool.submit(_block_batch, block, labels, draft, file, policy, self.name, infer)
+                    pool.submit(
+                        _span_batch, self.path, start, stop, labels, draft, policy, self.name, infer
+                    )
                 )
-                # Two blocks queued per worker: none waits while this process stores results.
-                if len(pending) >= 2 * workers:
+                if len(pending) >= _QUEUED * workers:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()
@@ -357,30 +366,122 @@ def _block_batch(
     source: str,
     infer: bool,
 ) -> Batch:
-    """`read_batch` of one block (what a worker process runs)."""
+    """`read_batch` of one block."""
     batch = read_batch(block_messages(block, labels, draft, file), policy, source, infer=infer)
     batch.end = block.offset + len(block.data)
     return batch
 
 
+def _span_batch(
+    path: Path,
+    start: int,
+    stop: int,
+    labels: frozenset[str],
+    draft: bool,
+    policy: MailPolicy,
+    source: str,
+    infer: bool,
+) -> Batch:
+    """`read_batch` of the messages of path[start:stop] (what a worker process runs), its
+    exchanges in the store's order (`HANDLE_ORDER`): sorted here, on every core, the runs
+    cost little to merge where they are stored."""
+    file = str(path)
+    # A span of the usual size is read in one piece (one copy of its bytes, not the three of
+    # growing a buffer block by block); one that holds a huge message is streamed.
+    whole = stop - start if stop - start <= 2 * _SPAN else None
+    raws = (
+        raw
+        for block in mbox_blocks(path, whole, start=start, stop=stop)
+        for raw in block_messages(block, labels, draft, file)
+    )
+    batch = read_batch(raws, policy, source, infer=infer)
+    batch.exchanges.sort(key=HANDLE_ORDER)
+    batch.end = stop
+    return batch
+
+
+def mbox_spans(path: Path, span: int | None = None) -> Iterator[tuple[int, int]]:
+    """An mbox file cut into spans of whole messages of about `span` bytes, as (start, stop)
+    file offsets: every span but the first starts at a real separator line, found by reading a
+    little where each span ends, not the file. `mbox_blocks` of each span, one after the other,
+    find the messages `mbox_blocks` of the whole file finds."""
+    span = span or _SPAN
+    size = path.stat().st_size
+    start = 0
+    with path.open("rb") as handle:
+        while start + span < size:
+            cut = _separator_from(handle, start + span, size)
+            if cut >= size:
+                break
+            yield start, cut
+            start = cut
+    yield start, size
+
+
+def _separator_from(handle: BinaryIO, position: int, size: int) -> int:
+    """Where the first real separator line at or after `position` starts, its line complete
+    (`size` if none): a `From ` line that `_last_separator` would cut at."""
+    base = position - 1  # the newline before a separator is read too
+    handle.seek(base)
+    data = handle.read(_PEEK)
+    scan = 0
+    while True:
+        match = _SEPARATOR_START.search(data, scan)
+        if match is None:
+            if base + len(data) >= size:
+                return size
+            keep = len(data) - 5  # a "\nFrom " cut by the end of what was read
+            base += keep
+            data = data[keep:] + handle.read(_PEEK)
+            scan = 0
+            continue
+        candidate = match.start() + 1
+        # A separator line is short (the pattern allows 300 bytes of sender): with this much
+        # after it, or the file's end, the line is whole if it is a separator at all.
+        if len(data) - candidate < 1024 and base + len(data) < size:
+            data += handle.read(_PEEK)
+            continue
+        if data.find(b"\n", candidate) >= 0 and _SEPARATOR_AT.match(data, candidate):
+            return base + candidate
+        scan = candidate
+
+
 def mbox_blocks(
-    path: Path, block: int | None = None, large_message: int = _LARGE
+    path: Path,
+    block: int | None = None,
+    large_message: int = _LARGE,
+    *,
+    start: int = 0,
+    stop: int | None = None,
 ) -> Iterator[Block]:
     """An mbox file cut into blocks of whole messages, streamed: never more than a block and
     the message being read in memory. A message larger than `large_message` keeps only its
-    headers; the rest of its body is read past. FormatError if the file is not an mbox."""
+    headers; the rest of its body is read past. FormatError if the file is not an mbox.
+    With `start` and `stop`, only path[start:stop], a span of `mbox_spans`."""
     block = block or _BLOCK
     with path.open("rb") as handle:
-        buffer = handle.read(block)
-        start = len(buffer) - len(buffer.lstrip(b"\r\n"))
-        # The first line is a separator whatever its date looks like (some tools cut it short).
-        if not buffer.startswith(b"From ", start):
-            raise FormatError(path, "not an mbox file: it does not start with a `From ` line")
-        buffer = buffer[start:]
-        base = start  # the file offset of buffer[0]
+        left = (path.stat().st_size if stop is None else stop) - start
+
+        def read() -> bytes:
+            nonlocal left
+            data = handle.read(min(block, left)) if left > 0 else b""
+            left -= len(data)
+            return data
+
+        handle.seek(start)
+        buffer = read()
+        skipped = 0
+        if start == 0:
+            skipped = len(buffer) - len(buffer.lstrip(b"\r\n"))
+            # The first line is a separator whatever its date looks like (some tools cut it
+            # short).
+            if not buffer.startswith(b"From ", skipped):
+                raise FormatError(path, "not an mbox file: it does not start with a `From ` line")
+        buffer = buffer[skipped:]
+        base = start + skipped  # the file offset of buffer[0]
         body_first = False  # buffer starts inside a huge message whose headers went out
         while True:
-            chunk = handle.read(block)
+            chunk = read()
             buffer += chunk
             cut = _last_separator(buffer) if chunk else len(buffer)
             if cut > 0:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 from connectors.base import Connector, FileConnector, bulk_allocation
 from pipeline.checks import checked_interactions, checked_rows, clean_contact
 from pipeline.model import (
     DISCOVERED,
+    HANDLE_ORDER,
     Checkpoint,
     Contact,
     ExchangeRow,
@@ -30,7 +30,6 @@ _BATCH = 2000
 #: Packed exchanges stored at a time, sorted: more cost memory (half a kilobyte a row), fewer
 #: cost time (measured in docs/PERFORMANCE.md).
 _PACKED_BATCH = 100_000
-_TABLE_ORDER = itemgetter(3, 4, 5)  # an ExchangeRow's kind, value, key
 
 
 @dataclass
@@ -121,8 +120,9 @@ class _Writer:
             self.problems.extend(problems)
             # In the table's own order (handle, then key): SQLite then walks its B-tree once
             # instead of jumping to a random page for each row, which on a store of millions
-            # of exchanges costs more than all the rest of an import.
-            rows.sort(key=_TABLE_ORDER)
+            # of exchanges costs more than all the rest of an import. A reader whose batches
+            # come sorted (the mbox workers') leaves runs that the sort only merges.
+            rows.sort(key=HANDLE_ORDER)
             new = self.store.add_exchange_rows(source, rows, seq)
             if new:
                 counts.interactions_new += new

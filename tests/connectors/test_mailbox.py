@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 
-from connectors import detect, expand
+from connectors import detect, expand, mailbox
 from connectors.base import ReadOptions
 from connectors.mailbox import EmlConnector, MailFolderConnector, MboxConnector, split_mbox
 from pipeline.errors import FormatError
@@ -181,6 +182,71 @@ def test_framing_survives_any_block_size_and_skips_huge_bodies(tmp_path: Path) -
         assert list(split_mbox(path, block=block, large_message=1 << 30)) == whole
     # A message larger than `large_message` keeps its headers and offset, not its body.
     assert list(split_mbox(path, block=50, large_message=200)) == whole
+
+
+def _tricky_mbox(path: Path) -> None:
+    """Messages of many sizes, CRLF and LF, body lines that look like separators, a message
+    whose date cannot be read at all and one with an invalid address, no final newline."""
+    body = "From the desk of Ann:\n>From here on\nFrom 17@xxx is not a date\n\nFrom Ann\n"
+    parts = []
+    for i in range(60):
+        text = message(
+            mid=f"<{i}@x>",
+            sender=f"p{i % 7}@example.com",
+            body=body * (i % 5) + "y" * (i * 53) + "\n",
+            extra="Cc: jane.@example.com" if i == 40 else "",
+        )
+        if i == 31:
+            text = (
+                "From ann@example.com Mon Jan  1 00:00:00 1900\nDate: someday\n"
+                "From: ann@example.com\nTo: me@example.com\nMessage-ID: <31@x>\n\nbody\n\n"
+            )
+        parts.append(text.replace("\n", "\r\n") if i % 3 == 0 else text)
+    path.write_bytes("".join(parts).rstrip("\n").encode())
+
+
+@pytest.mark.parametrize("span", [40, 333, 1000, 5000])
+@pytest.mark.parametrize("peek", [7, 64, 1 << 16])
+def test_spans_cut_at_separators_so_workers_find_the_same_messages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, span: int, peek: int
+) -> None:
+    path = tmp_path / "a.mbox"
+    _tricky_mbox(path)
+    monkeypatch.setattr(mailbox, "_PEEK", peek)
+    spans = list(mailbox.mbox_spans(path, span))
+    assert spans[0][0] == 0 and spans[-1][1] == path.stat().st_size
+    assert all(stop == start for (_, stop), (start, _) in pairwise(spans))
+    found = [
+        (raw.offset, raw.separator, raw.head)
+        for start, stop in spans
+        for block in mailbox.mbox_blocks(path, start=start, stop=stop)
+        for raw in mailbox.block_messages(block, frozenset(), False, str(path))
+    ]
+    whole = list(split_mbox(path))
+    assert len(whole) == 60
+    assert found == whole
+
+
+def test_workers_reading_spans_import_what_one_process_imports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.mbox"
+    _tricky_mbox(path)
+
+    def outcome() -> tuple[list[object], list[object]]:
+        records = read(path)
+        met = sorted(repr(r) for r in records if isinstance(r, Interaction))
+        rest = sorted(repr(r) for r in records if not isinstance(r, Interaction))
+        return met, rest
+
+    alone = outcome()
+    monkeypatch.setattr(mailbox, "_PARALLEL_BYTES", 1)
+    monkeypatch.setattr(mailbox, "_SPAN", 700)
+    assert len(list(mailbox.mbox_spans(path))) > 10
+    shared = outcome()
+    assert shared == alone
+    assert len(alone[0]) == 59 and any("jane.@example.com" in r for r in alone[1])
+    assert any("unreadable Date" in r for r in alone[1])
 
 
 def test_takeout_labels_drafts_bulk_roles_and_crowds_are_counted_not_recorded(
