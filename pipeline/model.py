@@ -172,9 +172,11 @@ class Interaction:
 #: An exchange packed for bulk readers: (at as UTC ISO text to the second, direction, channel,
 #: counterpart kind, counterpart value, key, name).
 ExchangeRow = tuple[str, str, str, str, str, str, str]
-#: The order the store keeps exchanges in, for sorting ExchangeRows: by counterpart (kind,
-#: value), then key. Rows stored in it cost far less to insert (see pipeline.runner).
-HANDLE_ORDER = itemgetter(3, 4, 5)
+#: A sort key that puts ExchangeRows in nearly the order the store keeps exchanges in (by
+#: kind, value, message key), in which they cost far less to insert (see pipeline.runner):
+#: by counterpart value, which brings each handle's rows together; within a handle they land
+#: on the same few pages in any order. One string sorts ten times faster than a tuple.
+HANDLE_ORDER = itemgetter(4)
 
 
 @dataclass(frozen=True, slots=True)

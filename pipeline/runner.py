@@ -118,7 +118,7 @@ class _Writer:
         for source, batch in self.packed.items():
             rows, problems = checked_rows(batch, self.where)
             self.problems.extend(problems)
-            # In the table's own order (handle, then key): SQLite then walks its B-tree once
+            # In the table's own order (by handle): SQLite then walks its B-tree once
             # instead of jumping to a random page for each row, which on a store of millions
             # of exchanges costs more than all the rest of an import. A reader whose batches
             # come sorted (the mbox workers') leaves runs that the sort only merges.
