@@ -298,16 +298,20 @@ class Store:
         touched: list[tuple[int, int]] = []
         email_rows: list[tuple[str, int]] = []
         dropped: list[tuple[str, int]] = []
+        plain = _plain_json(
+            [h.value for contact in chunk for h in contact.handles]
+            + [label for contact in chunk for label in contact.labels]
+        )
         for contact in chunk:
             digest = contact.digest or content_digest(contact)
-            handles = _to_json([[h.kind, h.value] for h in contact.handles])
+            handles = _handles_json(contact.handles, plain)
             fields = (
                 contact.name,
                 contact.given_name,
                 contact.family_name,
                 contact.organization,
                 contact.title,
-                _to_json(list(contact.labels)),
+                _labels_json(contact.labels, plain),
                 contact.notes,
                 contact.file,
                 contact.line,
@@ -1357,6 +1361,29 @@ def _from_totals(
         ),
         recent_from=start,
     )
+
+
+def _plain_json(texts: list[str]) -> bool:
+    """Whether JSON writes every one of `texts` as it is, between quotes (no quote, backslash
+    or control character): then lists of them are written by joining, five times faster than
+    a call of the encoder (a large import writes two lists a record)."""
+    joined = "".join(texts)
+    return joined.isprintable() and '"' not in joined and "\\" not in joined
+
+
+def _handles_json(handles: Sequence[Handle], plain: bool) -> str:
+    """A record's handles as the store keeps them: `[["email","a@b"],...]`; `plain`: see
+    `_plain_json`."""
+    if not plain:
+        return _to_json([[h.kind, h.value] for h in handles])
+    return "[" + ",".join([f'["{h.kind}","{h.value}"]' for h in handles]) + "]"
+
+
+def _labels_json(labels: Sequence[str], plain: bool) -> str:
+    """A record's labels as the store keeps them: `["a","b"]`; `plain`: see `_plain_json`."""
+    if not plain:
+        return _to_json(list(labels))
+    return '["' + '","'.join(labels) + '"]' if labels else "[]"
 
 
 def _assignments_digest(assignments: Iterable[tuple[int, str, str]]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from connectors.memory import MemoryConnector
 from pipeline import runlog
+from pipeline.checks import clean
 from pipeline.errors import NetgardenError
 from pipeline.migrations import LATEST, MIGRATIONS
 from pipeline.model import Contact, Handle, Interaction, Problem, Record
@@ -42,6 +44,35 @@ def test_reimporting_the_same_file_changes_nothing(tmp_path: Path) -> None:
         again = import_file(store, source(tmp_path, "a", *records))
         assert again.unchanged
         assert list(store.db.iterdump()) == dump
+
+
+@pytest.mark.parametrize(
+    "odd", ["", 'say "hi"', "back\\slash", "line\u2028break", "del\x7f", "new\nline"]
+)
+def test_labels_and_handles_are_kept_as_the_json_encoder_writes_them(
+    tmp_path: Path, odd: str
+) -> None:
+    plain = [
+        Contact("vcard", f"u{i}", f"P{i}", handles=(Handle("email", f"p{i}@ex.com"),),
+                labels=("Ünïcode ✓", "Golf Club") if i % 2 else ())
+        for i in range(7)
+    ]  # fmt: skip
+    odd_one = Contact(
+        "vcard",
+        "odd",
+        "Odd",
+        handles=(Handle("url", f"https://ex.com/{odd}"), Handle("phone", "+15550100100")),
+        labels=(f"a {odd}", "b"),
+    )
+    with Store(tmp_path / "s.sqlite") as store:
+        import_file(store, source(tmp_path, "a", *plain, odd_one))
+        written = store.db.execute("SELECT source_id, labels, handles FROM contacts").fetchall()
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    assert len(written) == 8
+    for source_id, labels, handles in written:
+        [contact] = [c for c in (*plain, odd_one) if c.source_id == source_id]
+        assert labels == encode([clean(label) for label in contact.labels])
+        assert handles == encode([[h.kind, h.value] for h in contact.handles])
 
 
 def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
