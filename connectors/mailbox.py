@@ -428,18 +428,19 @@ def _separator_from(handle: BinaryIO, position: int, size: int) -> int:
     while True:
         match = _SEPARATOR_START.search(data, scan)
         if match is None:
-            if base + len(data) >= size:
-                return size
+            if base + len(data) >= size or not (more := handle.read(_PEEK)):
+                return size  # the end (or a file cut shorter while it is read)
             keep = len(data) - 5  # a "\nFrom " cut by the end of what was read
             base += keep
-            data = data[keep:] + handle.read(_PEEK)
+            data = data[keep:] + more
             scan = 0
             continue
         candidate = match.start() + 1
         # A separator line is short (the pattern allows 300 bytes of sender): with this much
         # after it, or the file's end, the line is whole if it is a separator at all.
-        if len(data) - candidate < 1024 and base + len(data) < size:
-            data += handle.read(_PEEK)
+        near_end = len(data) - candidate < 1024 and base + len(data) < size
+        if near_end and (more := handle.read(_PEEK)):
+            data += more
             continue
         if data.find(b"\n", candidate) >= 0 and _SEPARATOR_AT.match(data, candidate):
             return base + candidate

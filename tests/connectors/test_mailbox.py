@@ -3,6 +3,7 @@ user's own addresses, and the noise rules as an import applies them."""
 
 from __future__ import annotations
 
+import signal
 from collections import Counter
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -225,6 +226,28 @@ def test_spans_cut_at_separators_so_workers_find_the_same_messages(
     whole = list(split_mbox(path))
     assert len(whole) == 60
     assert found == whole
+
+
+def test_a_span_end_is_found_even_when_the_file_is_cut_shorter_while_it_is_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "a.mbox"
+    _tricky_mbox(path)
+    size = path.stat().st_size
+
+    def waited_too_long(*_: object) -> None:
+        raise TimeoutError("still waiting for bytes the file no longer has")
+
+    before = signal.signal(signal.SIGALRM, waited_too_long)
+    signal.alarm(10)  # a loop waiting for bytes that never come fails rather than hangs
+    try:
+        with path.open("rb") as handle:
+            # Its size was taken before the file lost its last messages.
+            assert mailbox._separator_from(handle, size - 50, size + 5000) == size + 5000
+            assert mailbox._separator_from(handle, 100, size + 5000) < size
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
 
 
 def test_workers_reading_spans_import_what_one_process_imports(
