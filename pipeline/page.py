@@ -90,6 +90,18 @@ var columns=JSON.parse(document.getElementById('columns').textContent);
 var body=document.querySelector('#everyone tbody');
 var filter=document.getElementById('filter');
 var order={key:-1,up:true};
+var heads=document.querySelectorAll('#everyone th');
+// The view lives in the address's fragment (#q=acme&sort=days_overdue&desc): a bookmark
+// or a link opens the table filtered and sorted as it was.
+function remember(){
+  var view=new URLSearchParams();
+  if(filter.value)view.set('q',filter.value);
+  if(order.key>=0){view.set('sort',columns[order.key]);if(!order.up)view.set('desc','');}
+  var text=view.toString();
+  try{history.replaceState(null,'',text?'#'+text:location.pathname+location.search);}
+  catch(e){}
+}
+function mark(){heads.forEach(function(h,i){h.classList.toggle('sorted',i===order.key);});}
 function draw(){
   var words=filter.value.toLowerCase();
   var shown=data.filter(function(r){return !words||r.join(' ').toLowerCase().indexOf(words)>=0;});
@@ -103,11 +115,15 @@ function draw(){
   body.replaceChildren(rows);
   document.getElementById('count').textContent=shown.length+' of '+data.length;
 }
-document.querySelectorAll('#everyone th').forEach(function(th,i){
+heads.forEach(function(th,i){
   th.addEventListener('click',function(){order.up=order.key===i?!order.up:true;order.key=i;
-    document.querySelectorAll('#everyone th').forEach(function(h){h.classList.remove('sorted');});
-    th.classList.add('sorted');draw();});});
-filter.addEventListener('input',draw);
+    mark();draw();remember();});});
+filter.addEventListener('input',function(){draw();remember();});
+var asked=new URLSearchParams(location.hash.slice(1));
+filter.value=asked.get('q')||'';
+order.key=columns.indexOf(asked.get('sort'));
+order.up=!asked.has('desc');
+mark();
 draw();
 document.documentElement.dataset.ready='1';
 })();

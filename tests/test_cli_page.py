@@ -4,9 +4,11 @@ Chromium) and `report --format md`, on the demo data and on hostile names."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -125,14 +127,17 @@ def _hostile(home: Path) -> None:
     assert run("-q", "import", str(cards), str(exchanges)).exit_code == 0
 
 
-def _chromium(page: Path, *args: str, profile: Path) -> subprocess.CompletedProcess[str]:
+def _chromium(
+    page: Path, *args: str, profile: Path, fragment: str = ""
+) -> subprocess.CompletedProcess[str]:
     assert CHROMIUM is not None, "chromium is missing: `make test` installs it"
+    address = page.as_uri() + (f"#{fragment}" if fragment else "")
     return subprocess.run(
         [
             CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-quic", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-            "--virtual-time-budget=5000", *args, page.as_uri(),
+            "--virtual-time-budget=5000", *args, address,
         ],
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
@@ -180,6 +185,48 @@ def test_report_html_renders_in_chromium_with_charts_and_no_errors(
         1 for i in range(0, len(pixels), 3) if max(pixels[i : i + 3]) - min(pixels[i : i + 3]) > 90
     )
     assert coloured > 5000
+
+
+def _table(dom: str) -> list[list[str]]:
+    """The rows of the page's table of everyone, as Chromium drew them."""
+    body = re.search(r"<table id=\"everyone\">.*?<tbody>(.*?)</tbody>", dom, re.S)
+    assert body is not None
+    return [
+        [html.unescape(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)
+    ]
+
+
+@needs_chromium
+def test_the_table_opens_filtered_and_sorted_as_its_address_says(
+    demo: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = run("-q", "report", "--as-of", AS_OF, "--format", "html", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    report = _report(tmp_path / "csv")
+    page = out / "report.html"
+    dom = _chromium(
+        page, "--dump-dom", profile=tmp_path / "p", fragment="q=Clients&sort=days_overdue&desc"
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'data-ready="1"' in dom.stdout and "data-errors" not in dom.stdout
+    shown = _table(dom.stdout)
+    wanted = [r for r in report if r["network"] == "clients"]
+    assert 0 < len(wanted) < len(report)
+    at = TABLE_COLUMNS.index
+    # Filtered as asked: the clients, and only they (no other column says "clients").
+    assert sorted(r[at("name")] for r in shown) == sorted(r["name"] for r in wanted)
+    # Sorted as asked: most overdue first, the not-yet-due (no figure) last.
+    overdue = [r[at("days_overdue")] for r in shown]
+    figures = [int(v) for v in overdue if v != ""]
+    assert figures == sorted(figures, reverse=True) and len(set(figures)) > 1
+    assert overdue == [str(v) for v in figures] + [""] * (len(overdue) - len(figures))
+    assert f'<span id="count" class="muted">{len(wanted)} of {len(report)}</span>' in dom.stdout
+    assert '<th class="sorted">days_overdue</th>' in dom.stdout
+    # Without a fragment: everyone, in the report's order.
+    plain = _table(_chromium(page, "--dump-dom", profile=tmp_path / "p2").stdout)
+    assert [r[at("name")] for r in plain] == [r["name"] for r in report]
 
 
 def test_report_html_stays_small_for_5000_people(home: Path, tmp_path: Path) -> None:
