@@ -93,16 +93,50 @@ def rows_to_csv(
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(header)
+    writer.writerows(_safe_rows(header, rows, plain))
+    write_private(path, out.getvalue())
+
+
+def csv_lines(
+    header: Sequence[str], rows: Sequence[Sequence[object]], plain: Collection[str] = ()
+) -> list[str]:
+    """The line (its end included) that `rows_to_csv` writes for each of `rows`, in order.
+    Neutralizing a cell that needs none leaves it as it is, so lines made a part of the rows
+    at a time (each part in a process of its own) are the lines of the whole."""
+    lines: list[str] = []
+    writer = csv.writer(_Lines(lines))
+    writer.writerows(_safe_rows(header, rows, plain))
+    return lines
+
+
+def lines_to_csv(path: Path, header: Sequence[str], lines: Iterable[str]) -> None:
+    """`rows_to_csv` of rows already made lines (`csv_lines`)."""
+    first: list[str] = []
+    csv.writer(_Lines(first)).writerow(header)
+    # Encoded a line at a time: one text of the whole file would hold every character in as
+    # many bytes as its widest one needs (a single Cyrillic name doubles it).
+    write_private(path, b"".join([line.encode("utf-8") for line in (*first, *lines)]))
+
+
+class _Lines:
+    """What csv.writer writes to, keeping each row's line apart (it writes a row at once)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.write = lines.append
+
+
+def _safe_rows(
+    header: Sequence[str], rows: Sequence[Sequence[object]], plain: Collection[str]
+) -> Iterable[Sequence[object]]:
+    """The rows with the cells a spreadsheet could run neutralized (see `rows_to_csv`)."""
     looked = [i for i, name in enumerate(header) if name not in plain]
     unsafe = [i for i in looked if not _plain([row[i] for row in rows])]
     if not unsafe:  # the common case: the rows as they are, never turned into columns
-        writer.writerows(rows)
-    else:
-        columns: list[Sequence[object]] = list(zip(*rows, strict=True))
-        for i in unsafe:
-            columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in columns[i]]
-        writer.writerows(zip(*columns, strict=True))
-    write_private(path, out.getvalue())
+        return rows
+    columns: list[Sequence[object]] = list(zip(*rows, strict=True))
+    for i in unsafe:
+        columns[i] = [neutralize(v if type(v) is str else cell(v)) for v in columns[i]]
+    return list(zip(*columns, strict=True))
 
 
 def _plain(column: Sequence[object]) -> bool:
@@ -165,18 +199,19 @@ def markdown_text(text: str) -> str:
 
 def write_report_csv(
     folder: Path,
-    rows: Sequence[Sequence[object]],
+    staleness: Iterable[str],
     summary: Sequence[Sequence[object]],
     trend: Sequence[Sequence[object]],
 ) -> list[Path]:
-    """The report's CSV files: staleness.csv (the one before kept as staleness.previous.csv),
-    networks.csv and trend.csv (a row per run and network). Each is replaced atomically."""
-    from pipeline.report import NETWORK_COLUMNS, PLAIN_COLUMNS, STALENESS_COLUMNS
+    """The report's CSV files: staleness.csv from the lines of its rows (`csv_lines`; the file
+    before kept as staleness.previous.csv), networks.csv and trend.csv (a row per run and
+    network). Each is replaced atomically."""
+    from pipeline.report import NETWORK_COLUMNS, STALENESS_COLUMNS
     from pipeline.runlog import TREND_COLUMNS
 
     written = [folder / "staleness.csv", folder / "networks.csv", folder / "trend.csv"]
     keep_previous(written[0], folder / "staleness.previous.csv")
-    rows_to_csv(written[0], STALENESS_COLUMNS, rows, PLAIN_COLUMNS)
+    lines_to_csv(written[0], STALENESS_COLUMNS, staleness)
     rows_to_csv(written[1], NETWORK_COLUMNS, summary)
     rows_to_csv(written[2], TREND_COLUMNS, trend)
     return written

@@ -21,7 +21,8 @@ from typing import TypeVar
 
 from pipeline.assignments import Classified, classified, end_of, save
 from pipeline.config import Config
-from pipeline.report import Row, sort_rows, staleness_rows
+from pipeline.export import csv_lines
+from pipeline.report import PLAIN_COLUMNS, STALENESS_COLUMNS, Row, staleness_rows, urgency_order
 from pipeline.strength import Ladder, climb
 from rules.engine import Assignment
 from rules.overrides import load_overrides
@@ -104,28 +105,41 @@ class Report:
     rows: list[Row]
     ruleset: RuleSet
     steps: dict[int, tuple[str | None, str]] = field(default_factory=dict)
+    #: When asked for, each row's line of staleness.csv (export.csv_lines), in the rows'
+    #: order: made by the parts, each in its own process, rather than by this one after them.
+    lines: list[str] = field(default_factory=list)
 
 
 def report_rows(
-    config: Config, as_of: date, parts: int | None = None, *, steps: bool = False
+    config: Config,
+    as_of: date,
+    parts: int | None = None,
+    *,
+    steps: bool = False,
+    lines: bool = False,
 ) -> Report:
     """Everyone's staleness rows as of a date, most urgent first (report.staleness_rows), with
     every assignment saved for the commands that read them back (unless another command is
     writing to the store: the report does not need them). With `steps`, each person's rung and
-    next step too (pipeline.strength.climb). `parts`: see `parts_for`."""
-    work = partial(_report, config.tz(), config.channel_ladder(), steps)
+    next step too (pipeline.strength.climb); with `lines`, each row's line of staleness.csv.
+    `parts`: see `parts_for`."""
+    work = partial(_report, config.tz(), config.channel_ladder(), steps, lines)
     done, ruleset = over_everyone(config, as_of, work, parts)
-    save_placed(config, [item for _, placed, _ in done for item in placed], wait=False)
+    save_placed(config, [item for _, placed, _, _ in done for item in placed], wait=False)
+    rows = [row for part, _, _, _ in done for row in part]
+    made = [line for _, _, _, part in done for line in part]
+    order = urgency_order(rows)  # each part's rows come sorted: runs that only merge
     return Report(
-        sort_rows([row for rows, _, _ in done for row in rows]),
+        [rows[i] for i in order],
         ruleset,
-        {pid: (rung, step) for _, _, climbs in done for pid, rung, step in climbs},
+        {pid: (rung, step) for _, _, climbs, _ in done for pid, rung, step in climbs},
+        [made[i] for i in order] if lines else [],
     )
 
 
 def _report(
-    zone: tzinfo, ladder: Ladder, steps: bool, found: Classified
-) -> tuple[list[Row], list[Placed], list[Step]]:
+    zone: tzinfo, ladder: Ladder, steps: bool, lines: bool, found: Classified
+) -> tuple[list[Row], list[Placed], list[Step], list[str]]:
     rows = staleness_rows(found.people, found.assignments, found.ruleset, found.as_of, zone, ladder)
     climbs: list[Step] = []
     if steps:
@@ -135,7 +149,8 @@ def _report(
             if history is not None:
                 up = climb(history, end, ladder)
                 climbs.append((person.contact_id, up.rung, up.step))
-    return rows, placements(found), climbs
+    made = csv_lines(STALENESS_COLUMNS, rows, PLAIN_COLUMNS) if lines else []
+    return rows, placements(found), climbs, made
 
 
 def placements(found: Classified) -> list[Placed]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -156,6 +156,12 @@ def sort_rows(rows: list[Row]) -> list[Row]:
     due_soon (soonest due first), never, ok; then by name."""
     rows.sort(key=_sort_key)
     return rows
+
+
+def urgency_order(rows: Sequence[Row]) -> list[int]:
+    """The indexes of `rows` in `sort_rows`' order (for rows that travel with other data)."""
+    keys = [_sort_key(row) for row in rows]
+    return sorted(range(len(keys)), key=keys.__getitem__)
 
 
 def network_rows(rows: Iterable[Row], ruleset: RuleSet) -> list[Row]:

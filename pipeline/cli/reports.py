@@ -52,13 +52,13 @@ def report(ctx: click.Context, as_of: str | None, out: Path | None, fmt: str, to
     if fmt != "table" and ctx.get_parameter_source("top") is ParameterSource.COMMANDLINE:
         raise click.UsageError("--top is for --format table; the files hold everyone")
     day = as_of_day(as_of, app)
-    found = report_rows(app.config, day, steps=fmt in ("html", "md"))
+    found = report_rows(app.config, day, steps=fmt in ("html", "md"), lines=fmt == "csv")
     rows = found.rows
     summary = network_rows(rows, found.ruleset)
     overdue = sum(1 for row in rows if row[STALENESS_COLUMNS.index("status")] == "overdue")
     if fmt == "csv":  # the nightly case: written from the rows, without pandas
         folder = out or app.home / "reports"
-        written = export.write_report_csv(folder, rows, summary, _trend(app))
+        written = export.write_report_csv(folder, found.lines, summary, _trend(app))
         _said(app, day, len(rows), overdue, written)
         return
     if fmt == "table":

@@ -160,13 +160,13 @@ def _write_report(app: App, store: Store, run: int, out: Path | None) -> _Writte
 
     config = app.config
     day = datetime.now(config.tz()).date()
-    found = report_rows(config, day)
+    found = report_rows(config, day, lines=True)
     summary = network_rows(found.rows, found.ruleset)
     figures = runlog.figures_of(summary)
     before = runlog.previous_figures(store, run)
     runlog.record_networks(store, run, day, figures)
     folder = out or app.home / "reports"
-    written = export.write_report_csv(folder, found.rows, summary, runlog.trend(store))
+    written = export.write_report_csv(folder, found.lines, summary, runlog.trend(store))
     overdue = sum(f.overdue for f in figures)
     column = {name: STALENESS_COLUMNS.index(name) for name in STALENESS_COLUMNS}
     top = config.notify.digest_top

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.export import frame_to_csv, rows_to_csv
+from pipeline.export import csv_lines, frame_to_csv, lines_to_csv, rows_to_csv
 from pipeline.model import InteractionSummary, Person
 from pipeline.report import (
     NETWORK_COLUMNS,
@@ -150,6 +150,29 @@ def test_the_csv_written_from_rows_is_the_one_written_from_the_frame(tmp_path: P
     rows_to_csv(tmp_path / "e.csv", STALENESS_COLUMNS, rows, PLAIN_COLUMNS)
     assert (tmp_path / "e.csv").read_bytes() == (tmp_path / "c.csv").read_bytes()
     assert b"'=HYPERLINK" in (tmp_path / "a.csv").read_bytes()
+
+
+def test_csv_lines_made_a_part_at_a_time_are_the_file_written_at_once(tmp_path: Path) -> None:
+    """Each process of a large report makes the lines of its own rows; put together they are
+    the bytes of the whole, whichever part held a cell a spreadsheet could run."""
+    header = ("id", "name", "days", "plain")
+    rows: list[tuple[object, ...]] = [
+        (1, "Ann", 3, "x"),
+        (2, '=HYPERLINK("http://evil")', -4, "y"),
+        (3, 'Bob, "Q"\nLee', None, "+1"),
+        (4, "Cy", 7, None),
+    ]
+    rows_to_csv(tmp_path / "whole.csv", header, rows, ("plain",))
+    for cut in range(len(rows) + 1):
+        lines = [
+            *csv_lines(header, rows[:cut], ("plain",)),
+            *csv_lines(header, rows[cut:], ("plain",)),
+        ]
+        assert len(lines) == len(rows)
+        lines_to_csv(tmp_path / "parts.csv", header, lines)
+        assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert b"'=HYPERLINK" in (tmp_path / "whole.csv").read_bytes()
+    assert b",'-4," in (tmp_path / "whole.csv").read_bytes()
 
 
 def test_median_and_percent_in_cadence() -> None:

@@ -13,9 +13,10 @@ import pytest
 
 from connectors.memory import MemoryConnector
 from pipeline.assignments import end_of
+from pipeline.export import lines_to_csv, rows_to_csv
 from pipeline.model import Contact, Handle, History, Interaction, InteractionSummary, Person
 from pipeline.people import StoredExchange, build_people, histories, owners
-from pipeline.report import staleness
+from pipeline.report import STALENESS_COLUMNS, staleness
 from pipeline.runner import import_file, resolve
 from pipeline.store import Store
 from rules.engine import classify_all
@@ -228,8 +229,13 @@ def test_a_report_shared_between_processes_is_the_report_of_one(tmp_path: Path) 
             store.merge([1, 2])
             store.merge([7, 30])
     for day in DATES[:6]:
-        one = report_rows(config, day, parts=1).rows
-        assert report_rows(config, day, parts=3).rows == one
+        one = report_rows(config, day, parts=1)
+        three = report_rows(config, day, parts=3, lines=True)
+        assert three.rows == one.rows
+        # staleness.csv, its lines made by three processes: the bytes of the rows written at once
+        rows_to_csv(tmp_path / "whole.csv", STALENESS_COLUMNS, one.rows)
+        lines_to_csv(tmp_path / "parts.csv", STALENESS_COLUMNS, three.lines)
+        assert (tmp_path / "parts.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert len(set(in_parts(_process, 3))) == 3  # three processes did the work
 
 
