@@ -387,8 +387,9 @@ def _span_batch(
     cost little to merge where they are stored."""
     file = str(path)
     # A span of the usual size is read in one piece (one copy of its bytes, not the three of
-    # growing a buffer block by block); one that holds a huge message is streamed.
-    whole = stop - start if stop - start <= 2 * _SPAN else None
+    # growing a buffer block by block); one that a large message made longer is streamed, so
+    # that a worker never holds much more than a span.
+    whole = stop - start if stop - start <= _SPAN + _BLOCK else None
     raws = (
         raw
         for block in mbox_blocks(path, whole, start=start, stop=stop)

@@ -250,8 +250,9 @@ def test_a_span_end_is_found_even_when_the_file_is_cut_shorter_while_it_is_read(
         signal.signal(signal.SIGALRM, before)
 
 
+@pytest.mark.parametrize("block", [4 << 20, 256])  # spans read whole; spans streamed
 def test_workers_reading_spans_import_what_one_process_imports(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
 ) -> None:
     path = tmp_path / "a.mbox"
     _tricky_mbox(path)
@@ -265,6 +266,7 @@ def test_workers_reading_spans_import_what_one_process_imports(
     alone = outcome()
     monkeypatch.setattr(mailbox, "_PARALLEL_BYTES", 1)
     monkeypatch.setattr(mailbox, "_SPAN", 700)
+    monkeypatch.setattr(mailbox, "_BLOCK", block)
     assert len(list(mailbox.mbox_spans(path))) > 10
     shared = outcome()
     assert shared == alone
