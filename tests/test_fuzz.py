@@ -175,7 +175,7 @@ def read(fmt: str, path: Path) -> list[Record]:
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_damaged_copies_of_real_files(kind: str, tmp_path: Path) -> None:
     rng = random.Random(f"netgarden fuzz {kind}")
-    checked = 0
+    checked = made = 0
     for fmt, path in sources():
         original = read(fmt, path)
         data = path.read_bytes()
@@ -185,6 +185,7 @@ def test_damaged_copies_of_real_files(kind: str, tmp_path: Path) -> None:
             damage = KINDS[kind](data, rng)
             target = tmp_path / f"{copy}-{path.name}"
             target.write_bytes(damage.data)
+            made += 1
             try:
                 found = read(fmt, target)
             except FormatError:
@@ -194,4 +195,8 @@ def test_damaged_copies_of_real_files(kind: str, tmp_path: Path) -> None:
             floor = intact(fmt, path, original, damage) - damage.places
             assert units(found) >= floor, (path, kind, copy, units(found), floor)
             checked += 1
-    assert checked >= 100  # a few hundred copies over the three kinds
+    # Nearly every damaged copy is read, not refused as a whole; with the corpus, a few
+    # hundred copies over the three kinds (a clone without it damages only the bundled
+    # samples and fixtures).
+    assert checked >= 0.75 * made
+    assert checked >= (100 if CORPUS.is_dir() else 30)
