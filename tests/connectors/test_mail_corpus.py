@@ -6,6 +6,7 @@ Date header cannot be trusted, the topmost Received header's date).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -258,3 +259,42 @@ def test_a_truncated_separator_line_alone_is_no_message(tmp_path: Path) -> None:
     records = unpacked(MboxConnector(path).extract(None))
     assert not [r for r in records if isinstance(r, Interaction | Problem)]
     assert isinstance(records[-1], Checkpoint)
+
+
+def test_an_archive_of_the_corpus_messages_reads_the_same_cut_into_spans(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The corpus's real messages (broken dates, bare CRs, odd headers) in one mbox, as a mail
+    client appends them: the worker processes of a large archive, each reading its own span,
+    find what one process reading it all finds."""
+    from connectors import mailbox
+
+    parts = []
+    for path in sorted(MAIL.rglob("*.eml")):
+        body = path.read_bytes().replace(b"\r\n", b"\n")
+        body = b"\n".join(b">" + line if line.startswith(b"From ") else line
+                          for line in body.split(b"\n"))  # fmt: skip
+        parts.append(
+            b"From MAILER-DAEMON Mon Jan  1 00:00:00 2024\n" + body.rstrip(b"\n") + b"\n\n"
+        )
+    archive = tmp_path / "corpus.mbox"
+    archive.write_bytes(b"".join(parts))
+
+    def outcome() -> tuple[list[str], list[str], Counter[str]]:
+        records = unpacked(MboxConnector(archive).extract(None))
+        met = sorted(repr(r) for r in records if isinstance(r, Interaction))
+        problems = sorted(repr(r) for r in records if isinstance(r, Problem))
+        skipped: Counter[str] = Counter()
+        for r in records:
+            if isinstance(r, Skipped):
+                skipped[r.reason] += r.count
+        return met, problems, skipped
+
+    alone = outcome()
+    assert len(list(split_mbox(archive))) == len(parts) == 37
+    monkeypatch.setattr(mailbox, "_PARALLEL_BYTES", 1)
+    for span in (1000, 5000):
+        monkeypatch.setattr(mailbox, "_SPAN", span)
+        assert len(list(mailbox.mbox_spans(archive))) > 5
+        assert outcome() == alone
+    assert alone[0] and alone[2], "the corpus's messages give exchanges and skips"
