@@ -157,9 +157,26 @@ class CsvConnector(FileConnector):
                 tail = last
                 break
             except csv.Error as exc:
-                yield Problem(
-                    file, start, _clean("".join(feed.taken)), f"unreadable CSV row: {exc}"
-                )
+                lines = feed.taken
+                if header is not None and len(lines) > 1:
+                    # A quote that never closed ran on until csv's limit on a value (128 KB):
+                    # its line is lost, not the thousands of rows after it.
+                    ran_on = len(lines) - 1
+                    yield Problem(
+                        file,
+                        start,
+                        _clean(lines[0]),
+                        f"a stray quote ran on over the {ran_on} lines after it ({exc})",
+                    )
+                    self.notes.append(
+                        f"line {start}: a stray quote ran on over lines {start + 1}-"
+                        f"{start + ran_on} (past the longest value a CSV field may hold); "
+                        "that line is quarantined and the lines after it were read again on "
+                        "their own"
+                    )
+                    feed.push_back(lines[1:])
+                else:
+                    yield Problem(file, start, _clean("".join(lines)), f"unreadable CSV row: {exc}")
                 reader = csv.reader(feed)
                 continue
             lines = feed.taken
@@ -621,6 +638,7 @@ class InteractionsCsvConnector(CsvConnector):
     description = "an interactions CSV (date,email,direction,channel)"
     required = frozenset({"date", "email"})
     orphans: Orphans = "contact"
+    read_ahead = True
 
     #: Set on the copy that reads the file again for `Occurrences`: its keys carry no count.
     _replay = False

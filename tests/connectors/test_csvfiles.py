@@ -298,6 +298,24 @@ def test_a_stray_quote_costs_its_row_and_the_reader_goes_on(tmp_path: Path) -> N
     assert any("line 12: a stray quote" in note for note in connector.notes)
 
 
+def test_a_stray_quote_past_the_longest_value_costs_its_row_only(tmp_path: Path) -> None:
+    """A quote that never closes runs on until csv's limit on one value (128 KB): the rows it
+    swallowed are read again, not lost with it."""
+    lines = ["date,email,direction,channel"]
+    lines += [f"2025-01-02,p{i}@example.com,outbound,call" for i in range(6000)]
+    lines[10] = '2025-01-02,"p9@example.com,outbound,call'
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    connector = InteractionsCsvConnector(path)
+    found = unpacked(connector.extract(None))
+    exchanges = [r for r in found if isinstance(r, Interaction)]
+    assert len(exchanges) == 5999 and exchanges[-1].counterpart.value == "p5999@example.com"
+    [problem] = [r for r in found if isinstance(r, Problem)]
+    assert problem.line == 11 and problem.raw == lines[10]
+    assert "stray quote ran on over the" in problem.reason
+    assert any(note.startswith("line 11: a stray quote ran on") for note in connector.notes)
+
+
 def test_a_google_csv_stray_quote_merges_no_one(tmp_path: Path) -> None:
     import csv
     import io
