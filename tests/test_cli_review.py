@@ -308,6 +308,18 @@ def test_triage_places_skips_undoes_ignores_and_keeps_exactly_what_was_decided(
     assert sorted(added.values()) == ["clients", "ignore"]
 
 
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux (make test installs it)")
+def test_triage_takes_keys_typed_ahead_one_by_one(terminal: Terminal, demo: Path) -> None:
+    """Keys typed faster than the screens are drawn are each a decision, in order: none is
+    lost while a screen is drawn, and two keys that arrive together are two keys."""
+    terminal.wait_for("1 of 6", "q quit")
+    terminal.press("ss1s")  # one write: the four keys reach the terminal at once
+    terminal.wait_for("5 of 6")
+    terminal.press("q")
+    done = terminal.wait_for("EXITED 0")
+    assert "placed 1 person (clients 1), ignored 0, skipped 3" in done
+
+
 def test_triage_says_clearly_when_it_has_no_terminal(demo: Path) -> None:
     result = run("triage")
     assert result.exit_code == 1

@@ -7,6 +7,8 @@ nothing); `u` takes the last one back. The screen fits 80x24.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING
@@ -30,7 +32,7 @@ _HELP = (
     "u  undo the last decision",
     "q  quit (every decision is saved as it is taken)",
 )
-_QUIT = ("q", "Q", "\x03", "\x04")  # q, Ctrl-C, Ctrl-D
+_QUIT = ("q", "Q", "\x03", "\x04", "")  # q, Ctrl-C, Ctrl-D, the terminal gone
 
 
 @dataclass
@@ -73,25 +75,46 @@ def triage(ctx: click.Context, limit: int, network: str) -> None:
     networks = list(found.ruleset.network_names[:9])
     state = _Round(people)
     console = Console(highlight=False)
-    while state.index < len(state.people):
-        person = state.people[state.index]
-        _draw(console, state, person, hints.get(person.contact_id), networks, day, tz)
-        key = click.getchar()
-        if key in _QUIT:
-            break
-        if key in ("s", " "):
-            state.skipped += 1
-            state.index += 1
-        elif key == "u":
-            _undo(app, state)
-        elif key == "?":
-            _draw_help(console, networks)
-            click.getchar()
-        elif key == "i" or (key.isdigit() and 1 <= int(key) <= len(networks)):
-            choice = "ignore" if key == "i" else networks[int(key) - 1]
-            _record(app, state, person, choice)
+    with _keys() as key_pressed:
+        while state.index < len(state.people):
+            person = state.people[state.index]
+            _draw(console, state, person, hints.get(person.contact_id), networks, day, tz)
+            key = key_pressed()
+            if key in _QUIT:
+                break
+            if key in ("s", " "):
+                state.skipped += 1
+                state.index += 1
+            elif key == "u":
+                _undo(app, state)
+            elif key == "?":
+                _draw_help(console, networks)
+                key_pressed()
+            elif key == "i" or (key.isdigit() and 1 <= int(key) <= len(networks)):
+                choice = "ignore" if key == "i" else networks[int(key) - 1]
+                _record(app, state, person, choice)
     console.clear()
     _summary(app, state)
+
+
+@contextmanager
+def _keys() -> Iterator[Callable[[], str]]:
+    """Keys one at a time, the terminal kept in cbreak mode (no echo, no waiting for Enter)
+    for the whole round. A key pressed while a screen is drawn waits to be read: click.getchar
+    sets the terminal up again for each key, which throws away what was typed meanwhile."""
+    try:
+        import termios
+        import tty
+    except ImportError:  # not a POSIX terminal
+        yield click.getchar
+        return
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    tty.setcbreak(fd, termios.TCSANOW)
+    try:
+        yield lambda: sys.stdin.read(1)
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _record(app: App, state: _Round, person: Person, choice: str) -> None:
