@@ -134,6 +134,10 @@ class FileConnector(Connector):
     #: Whether `check_format` refuses a file `sniff` does not know. Off for a reader that
     #: says better what is missing (no header row, no BEGIN:VCARD), before any record.
     sniff_first: ClassVar[bool] = True
+    #: Whether the runner reads a large file in a process of its own while it stores the
+    #: records (connectors.workers.read_ahead): for a reader whose records are mostly packed
+    #: exchanges, which cross between processes cheaply (frozen records do not).
+    read_ahead: ClassVar[bool] = False
 
     def __init__(self, path: Path, options: ReadOptions | None = None) -> None:
         super().__init__()

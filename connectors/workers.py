@@ -1,4 +1,5 @@
-"""Worker processes for parsing a large file on every core, which never outlive their parent.
+"""Worker processes for parsing a large file on every core, or for reading a file while the
+importing process stores what was read, which never outlive their parent.
 
 A pool's workers block on a pipe waiting for work; if the importing process is killed
 (`kill -9`, `kill -TERM`, the machine's OOM killer), nothing would tell them to stop, and they
@@ -12,11 +13,20 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
 import time
+import traceback
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from pipeline.model import Checkpoint, Exchanges, Record
+
+if TYPE_CHECKING:
+    from connectors.base import FileConnector
 
 #: prctl(2) option: the signal a process receives when its parent dies.
 _PR_SET_PDEATHSIG = 1
@@ -59,3 +69,138 @@ def _watch(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
+
+
+#: Records other than packed exchanges pickled together in one chunk of a message.
+_AHEAD_CHUNK = 1000
+#: How often the importing process looks whether a silent reading process is still alive.
+_AHEAD_PATIENCE = 1.0
+
+
+def read_ahead(connector: FileConnector, cursor: str | None, batch: int) -> Iterator[Record]:
+    """`connector.extract(cursor)` read in a process of its own, while this one stores.
+
+    An import of a large file is a reader and a writer taking turns on one core: the reader
+    (pure Python) and SQLite's inserts each cost about as much. Here the file is read in a
+    forked process that dies with this one (`pool`'s kind) and sends its records back in
+    order, in messages of `batch` records (an exchange of a packed record counting as one):
+    it reads the next message while this process stores the last. What the reader found along
+    the way (`notes`, `found_me`) and its progress come back to `connector`; what it raises is
+    raised here, as it would be without the second process. Worth it only for a reader whose
+    records cross between processes cheaply (packed exchanges, `FileConnector.read_ahead`);
+    without fork (not Linux) the file is read here."""
+    if not sys.platform.startswith("linux"):
+        yield from connector.extract(cursor)
+        return
+    context = multiprocessing.get_context("fork")
+    incoming, outgoing = context.Pipe(duplex=False)
+    reader = context.Process(
+        target=_read,
+        args=(connector, cursor, batch, outgoing, os.getpid()),
+        name="netgarden-reader",
+    )
+    reader.start()
+    outgoing.close()
+    try:
+        while True:
+            message = pickle.loads(_received(incoming, reader, connector))
+            kind = message[0]
+            if kind == "records":
+                _, chunks, (done, read) = message
+                for _ in range(chunks):
+                    yield from pickle.loads(_received(incoming, reader, connector))
+                if read:
+                    connector._report(done, read)
+            elif kind == "end":
+                _, notes, found_me = message
+                connector.notes[:] = notes
+                connector.found_me[:] = found_me
+                return
+            else:
+                raise message[1]
+    finally:
+        if reader.is_alive():
+            reader.kill()
+        reader.join()
+        incoming.close()
+
+
+def _received(incoming: Any, reader: Any, connector: FileConnector) -> bytes:
+    """The next message of the reading process; RuntimeError if it died without sending one."""
+    while not incoming.poll(_AHEAD_PATIENCE):
+        if not reader.is_alive() and not incoming.poll(0):
+            break
+    try:
+        return incoming.recv_bytes()  # type: ignore[no-any-return]
+    except EOFError:
+        reader.join()
+        raise RuntimeError(
+            f"the process reading {connector.path} ended without finishing "
+            f"(exit code {reader.exitcode})"
+        ) from None
+
+
+def _read(
+    connector: FileConnector, cursor: str | None, size: int, outgoing: Any, parent: int
+) -> None:
+    """The reading process of `read_ahead`.
+
+    A message of `size` records is sent whole once it is complete, as a header and chunks
+    pickled as the records came (a packed record alone, others by the thousand): while the
+    importing process stores one message, the next waits here as bytes, a fifth of the
+    records' size in memory. Everything is sent from this one thread: a sending thread would
+    wait for the reading one to let go of the interpreter after every write to the pipe."""
+    _die_with_parent(parent)
+    progress = [0, 0]
+
+    def noted(done: int, read: int) -> None:
+        progress[:] = done, read
+
+    def send(message: tuple[object, ...]) -> None:
+        outgoing.send_bytes(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
+    chunks: list[bytes] = []
+    pending: list[Record] = []
+
+    def pack() -> None:
+        if pending:
+            chunks.append(pickle.dumps(pending, pickle.HIGHEST_PROTOCOL))
+            pending.clear()
+
+    def flush() -> None:
+        pack()
+        send(("records", len(chunks), tuple(progress)))
+        for chunk in chunks:
+            outgoing.send_bytes(chunk)
+        chunks.clear()
+
+    connector.progress = noted
+    weight = 0
+    try:
+        for record in connector.extract(cursor):
+            pending.append(record)
+            if isinstance(record, Exchanges):
+                weight += len(record.rows)
+                pack()
+            else:
+                weight += 1
+                if len(pending) >= _AHEAD_CHUNK:
+                    pack()
+            if weight >= size or isinstance(record, Checkpoint):
+                flush()
+                weight = 0
+        flush()
+        send(("end", connector.notes, connector.found_me))
+    except Exception as exc:  # raised in the importing process instead
+        send(("error", _portable(exc)))
+    outgoing.close()
+
+
+def _portable(exc: Exception) -> Exception:
+    """`exc` if it crosses between processes whole, else what it says, traceback included."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:
+        text = "".join(traceback.format_exception(exc))
+        return RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
+    return exc

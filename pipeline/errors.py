@@ -17,6 +17,12 @@ class FormatError(NetgardenError):
     def __init__(self, path: Path | str, message: str) -> None:
         super().__init__(f"{path}: {message}")
         self.path = str(path)
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[FormatError], tuple[str, str]]:
+        # Raised again in the importing process when a reader runs ahead in its own
+        # (connectors.workers.read_ahead): an exception crosses as its constructor's arguments.
+        return type(self), (self.path, self.message)
 
 
 class ConfigError(NetgardenError):

@@ -7,9 +7,11 @@ so the next run repeats the work instead of skipping it, and the upserts make re
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from connectors.base import Connector, FileConnector, bulk_allocation
+from connectors.workers import read_ahead
 from pipeline.checks import checked_interactions, checked_rows, clean_contact
 from pipeline.model import (
     DISCOVERED,
@@ -27,6 +29,9 @@ from pipeline.model import (
 from pipeline.store import Store, UpsertCounts
 
 _BATCH = 2000
+#: A file from which its reader runs in a process of its own (`_records`): below, starting
+#: that process costs more than it saves.
+READ_AHEAD_BYTES = 8 << 20
 #: Packed exchanges stored at a time, sorted: more cost memory (half a kilobyte a row), fewer
 #: cost time (measured in docs/PERFORMANCE.md).
 _PACKED_BATCH = 100_000
@@ -158,7 +163,7 @@ def import_file(
         return seq
 
     with store.transaction(rollback=dry_run), bulk_allocation():
-        for record in connector.extract(cursor):
+        for record in _records(connector, cursor):
             if not isinstance(record, Checkpoint):
                 if writer.add(record):
                     flush()
@@ -179,6 +184,19 @@ def import_file(
             store.set_checkpoint(stream, record.cursor)
     summary.notes = list(connector.notes)
     return summary
+
+
+def _records(connector: FileConnector, cursor: str | None) -> Iterator[Record]:
+    """The file's records, read in a process of its own while this one stores them when the
+    reader is worth it (`FileConnector.read_ahead`) and the file large enough to pay for it."""
+    try:
+        large = connector.path.stat().st_size >= READ_AHEAD_BYTES
+    except OSError:  # extract says what is wrong with it
+        large = False
+    if connector.read_ahead and large:
+        # A message a batch: the reader makes the next while this process stores one.
+        return read_ahead(connector, cursor, _PACKED_BATCH)
+    return connector.extract(cursor)
 
 
 def sync_source(store: Store, source: Connector) -> SyncSummary:

@@ -359,27 +359,44 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
 @pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
-def test_the_parse_workers_die_with_a_killed_import(tmp_path: Path, how: str) -> None:
+@pytest.mark.parametrize("kind", ["mbox", "csv"])
+def test_the_parse_workers_die_with_a_killed_import(tmp_path: Path, how: str, kind: str) -> None:
+    """The processes a large import starts (the parse workers of a mail archive, the process
+    that reads an interactions CSV ahead) end with it, however it is stopped."""
     import signal
     import subprocess
     import sys
     import time
 
-    archive = tmp_path / "big.mbox"
-    block = "".join(message(mid=f"<{i}@x>", sender=f"P{i} <p{i}@example.com>") for i in range(2000))
+    from pipeline.runner import READ_AHEAD_BYTES
+
+    if kind == "mbox":
+        archive = tmp_path / "big.mbox"
+        block = "".join(
+            message(mid=f"<{i}@x>", sender=f"P{i} <p{i}@example.com>") for i in range(2000)
+        )
+        size, processes = 48 << 20, 2  # past the size parsed on every core
+    else:
+        archive = tmp_path / "big.csv"
+        block = "date,email,direction,channel\n" + "".join(
+            f"2025-01-{1 + i % 28:02}T10:{i % 60:02}:00Z,p{i}@example.com,outbound,call\n"
+            for i in range(2000)
+        )
+        size, processes = READ_AHEAD_BYTES * 2, 1
     with archive.open("w") as out:
-        for _ in range(48 << 20 // len(block) + 1):  # past the size parsed on every core
-            out.write(block)
+        out.write(block)
+        for _ in range(size // len(block) + 1):
+            out.write(block.partition("\n")[2] if kind == "csv" else block)
     command = [str(Path(sys.executable).parent / "netgarden"), "--home", str(tmp_path / "h")]
     process = subprocess.Popen(
         [*command, "import", str(archive)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     workers: list[int] = []
     deadline = time.monotonic() + 60
-    while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+    while len(workers) < processes and time.monotonic() < deadline and process.poll() is None:
         workers = _children(process.pid)
         time.sleep(0.05)
-    assert len(workers) >= 2, "the import never started its workers"
+    assert len(workers) >= processes, "the import never started its workers"
     process.send_signal(getattr(signal, how))
     code = process.wait(timeout=30)
     deadline = time.monotonic() + 10
