@@ -10,7 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pipeline.config import Config
 from pipeline.mail import MailPolicy
 from pipeline.model import Person
-from pipeline.store import READER_CACHE_MB, READER_PATIENCE, WRITER_PATIENCE, Store, StoreBusy
+from pipeline.store import (
+    READER_CACHE_MB,
+    READER_PATIENCE,
+    WRITER_PATIENCE,
+    Store,
+    StoreBusy,
+    assignments_digest,
+)
 from rules.engine import Assignment, classify_all
 from rules.overrides import IGNORE, Overrides, load_overrides
 from rules.schema import RuleSet, load_rules
@@ -98,12 +105,13 @@ def save(config: Config, assignments: Mapping[int, Assignment], *, wait: bool = 
     """Replace the stored network of every person (one transaction). Without `wait`, a store
     another command is writing to is left as it is (False): the report does not need it."""
     placed = [(pid, a.network, a.rule) for pid, a in assignments.items()]
+    digest = assignments_digest(placed)
     try:
         with Store(config.store_path, patience=WRITER_PATIENCE if wait else 0.0) as store:
-            if store.assignments_saved(placed):
+            if store.assignments_saved(placed, digest):
                 return True
             with store.transaction():
-                store.save_assignments(placed)
+                store.save_assignments(placed, digest)
     except StoreBusy:
         if wait:
             raise

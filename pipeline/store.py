@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -1251,23 +1252,31 @@ class Store:
 
     # -- assignments ----------------------------------------------------------------------------
 
-    def assignments_saved(self, assignments: Iterable[tuple[int, str, str]]) -> bool:
+    def assignments_saved(
+        self, assignments: Sequence[tuple[int, str, str]], digest: int | None = None
+    ) -> bool:
         """Whether these (person_id, network, rule) are what the store holds already (a
-        digest of them is kept as they are saved: nightly, nothing has usually changed)."""
+        digest of them is kept as they are saved: nightly, nothing has usually changed).
+        `digest`: theirs (`assignments_digest`), when it is at hand."""
         row = self.db.execute(
             "SELECT value FROM counters WHERE name = 'assignments digest'"
         ).fetchone()
-        return row is not None and row[0] == _assignments_digest(assignments)
+        if row is None:
+            return False
+        return bool(row[0] == (assignments_digest(assignments) if digest is None else digest))
 
-    def save_assignments(self, assignments: Iterable[tuple[int, str, str]]) -> None:
+    def save_assignments(
+        self, assignments: Sequence[tuple[int, str, str]], digest: int | None = None
+    ) -> None:
         """Replace the stored network of every person with (person_id, network, rule). Only
-        what changed is written: `classified_at` says since when a person has theirs."""
+        what changed is written: `classified_at` says since when a person has theirs.
+        `digest`: theirs (`assignments_digest`), when it is at hand."""
         now = _now()
         before = self.assignments()
         after = {pid: (network, rule) for pid, network, rule in assignments}
         self.db.execute(
             "INSERT OR REPLACE INTO counters (name, value) VALUES ('assignments digest', ?)",
-            (_assignments_digest((pid, n, r) for pid, (n, r) in after.items()),),
+            (assignments_digest(assignments) if digest is None else digest,),
         )
         self.db.executemany(
             "DELETE FROM assignments WHERE person_id = ?",
@@ -1386,11 +1395,20 @@ def _labels_json(labels: Sequence[str], plain: bool) -> str:
     return '["' + '","'.join(labels) + '"]' if labels else "[]"
 
 
-def _assignments_digest(assignments: Iterable[tuple[int, str, str]]) -> int:
-    """A digest of assignments, whatever their order, as a signed 64-bit integer."""
-    lines = sorted(f"{pid}\t{network}\t{rule}" for pid, network, rule in assignments)
-    digest = hashlib.blake2b("\n".join(lines).encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+def assignments_digest(assignments: Sequence[tuple[int, str, str]]) -> int:
+    """A digest of (person_id, network, rule), one a person, whatever their order, as a signed
+    64-bit integer: their ids in order and the index of each one's (network, rule) among the
+    pairs in order of appearance, then those pairs (a report of 100,000 people makes a
+    hundred thousand tuples, not a hundred thousand strings to sort)."""
+    ordered = sorted(assignments, key=itemgetter(0))
+    pairs: dict[tuple[str, str], int] = {}
+    index = pairs.setdefault
+    codes = array("I", [index((network, rule), len(pairs)) for _, network, rule in ordered])
+    digest = hashlib.blake2b(digest_size=8)
+    digest.update(array("q", [row[0] for row in ordered]).tobytes())
+    digest.update(codes.tobytes())
+    digest.update("\n".join(f"{network}\t{rule}" for network, rule in pairs).encode("utf-8"))
+    return int.from_bytes(digest.digest(), "big", signed=True)
 
 
 def _one_email(labels: str, handles: str) -> str | None:

@@ -395,6 +395,13 @@ def test_assignments_are_written_only_when_they_change(tmp_path: Path) -> None:
         assert store.assignments() == {1: ("clients", "r1"), 3: ("mentors", "r2")}
         kept = store.db.execute("SELECT classified_at FROM assignments WHERE person_id = 1")
         assert kept.fetchall() == [(when,)]  # unchanged: since when they have it
+        # Any one change is seen: a rule, a network, two people trading places.
+        for changed in (
+            [(1, "clients", "r2"), (3, "mentors", "r2")],
+            [(1, "mentors", "r1"), (3, "mentors", "r2")],
+            [(1, "mentors", "r2"), (3, "clients", "r1")],
+        ):
+            assert not store.assignments_saved(changed)
 
 
 def test_migration_7_splits_the_counts_of_a_schema_6_store(tmp_path: Path) -> None:
