@@ -276,7 +276,10 @@ def main() -> None:
         "its B-tree once a batch instead of jumping to a page a row. To count repeated rows "
         "(two calls the same day are two exchanges), the reader keeps only the rows of the "
         "current instant while the file is in date order (either way); a file out of order is "
-        "read again for an 8-byte fingerprint of every row."
+        "read again for an 8-byte fingerprint of every row. A file of 8 MB or more is read in "
+        "a process of its own (connectors/workers.py, `read_ahead`): it reads and packs the next "
+        "100,000 rows while the importing process stores the last, and sends them as pickled "
+        "bytes, never more than one batch ahead."
     )
     body = f"""## People at scale: commands over 100 times the history
 
