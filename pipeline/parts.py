@@ -149,8 +149,11 @@ def _report(
             if history is not None:
                 up = climb(history, end, ladder)
                 climbs.append((person.contact_id, up.rung, up.step))
+    placed = placements(found)
+    # The people are done with: the lines are made in the memory they held (this part's peak).
+    found.people.clear()
     made = csv_lines(STALENESS_COLUMNS, rows, PLAIN_COLUMNS) if lines else []
-    return rows, placements(found), climbs, made
+    return rows, placed, climbs, made
 
 
 def placements(found: Classified) -> list[Placed]:
