@@ -117,7 +117,8 @@ def read_ahead(connector: FileConnector, cursor: str | None, batch: int) -> Iter
                 connector.found_me[:] = found_me
                 return
             else:
-                raise message[1]
+                _, error, text = message
+                raise error from ReaderTraceback(text)
     finally:
         if reader.is_alive():
             reader.kill()
@@ -192,15 +193,19 @@ def _read(
         flush()
         send(("end", connector.notes, connector.found_me))
     except Exception as exc:  # raised in the importing process instead
-        send(("error", _portable(exc)))
+        send(("error", _portable(exc), "".join(traceback.format_exception(exc))))
     outgoing.close()
 
 
+class ReaderTraceback(Exception):
+    """Where in the reading process of `read_ahead` an error was raised: the cause of the
+    error raised again in the importing process (what `-v` shows of an internal error)."""
+
+
 def _portable(exc: Exception) -> Exception:
-    """`exc` if it crosses between processes whole, else what it says, traceback included."""
+    """`exc` if it crosses between processes whole, else a RuntimeError saying what it was."""
     try:
         pickle.loads(pickle.dumps(exc))
     except Exception:
-        text = "".join(traceback.format_exception(exc))
-        return RuntimeError(f"{type(exc).__name__}: {exc}\n{text}")
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
     return exc

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from connectors.csvfiles import InteractionsCsvConnector
-from connectors.workers import read_ahead
+from connectors.workers import ReaderTraceback, read_ahead
 from pipeline.errors import FormatError
 from pipeline.model import Exchanges, Problem, Record
 from tests.helpers import rows, run
@@ -101,8 +101,11 @@ class _Dying(InteractionsCsvConnector):
 
 
 def test_an_error_that_cannot_cross_comes_as_its_text(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="_Unpicklable: the disk: went away"):
+    with pytest.raises(RuntimeError, match=r"^_Unpicklable: the disk: went away$") as raised:
         list(read_ahead(_Failing(_log(tmp_path / "log.csv")), None, 1))
+    # Where the reading process raised it is the cause (what `-v` shows).
+    cause = raised.value.__cause__
+    assert isinstance(cause, ReaderTraceback) and "in read_file" in str(cause)
     assert multiprocessing.active_children() == []
 
 
