@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any, Literal, NamedTuple
 
@@ -296,11 +297,20 @@ def exchange_order(item: InteractionSummary) -> tuple[datetime, int, str, str]:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _DIRECTION_CODE: dict[str, int] = {"outbound": 0, "inbound": 1, "mutual": 2}
+#: Exchanges after a report date that `History.until` counts one by one (more: in C).
+_FEW_DROPPED = 16
+_new_tuple = tuple.__new__
 
 
 def micros(moment: datetime) -> int:
     """An aware instant as microseconds since the epoch (what a Timeline keeps)."""
     return (moment - _EPOCH) // _MICROSECOND
+
+
+@lru_cache(maxsize=8)
+def cached_micros(moment: datetime) -> int:
+    """micros(moment), worked out once for the many histories a report cuts at one instant."""
+    return micros(moment)
 
 
 def from_micros(moment: int) -> datetime:
@@ -357,14 +367,17 @@ class Timeline:
         return len(self.moments) if self.size is None else self.size
 
     def __getitem__(self, i: int) -> InteractionSummary:
-        if not 0 <= i < len(self):
+        if not 0 <= i < (len(self.moments) if self.size is None else self.size):
             raise IndexError(i)
-        direction, channel, source = self.codes[3 * i : 3 * i + 3]
-        return InteractionSummary(
-            _EPOCH + self.moments[i] * _MICROSECOND,
-            DIRECTIONS[direction],
-            self.words[channel],
-            self.words[source],
+        codes, words, j = self.codes, self.words, 3 * i
+        return _new_tuple(  # InteractionSummary(...) without the keyword handling
+            InteractionSummary,
+            (
+                _EPOCH + self.moments[i] * _MICROSECOND,
+                DIRECTIONS[codes[j]],
+                words[codes[j + 1]],
+                words[codes[j + 2]],
+            ),
         )
 
     def __iter__(self) -> Iterator[InteractionSummary]:
@@ -493,23 +506,34 @@ class History(NamedTuple):
             return History()
         if self.recent_from is not None and end - REACH < self.recent_from:
             return None
-        kept = self.recent.before(end)
-        if not kept:
-            return None
         recent = self.recent
         size = len(recent)
-        # The exchanges dropped, counted in C: every third code from the first dropped one.
-        directions = recent.codes[3 * kept : 3 * size : 3]
-        dropped = recent.codes[3 * kept + 1 : 3 * size : 3]
-        words = recent.words
-        lost = {words[code]: dropped.count(code) for code in set(dropped)}
+        kept = bisect_left(recent.moments, cached_micros(end), 0, size)
+        if not kept:
+            return None
+        codes, words = recent.codes, recent.words
+        if size - kept <= _FEW_DROPPED:  # a report a few weeks back: each one looked at
+            by_direction = [0, 0, 0]
+            lost: dict[str, int] = {}
+            for i in range(3 * kept, 3 * size, 3):
+                by_direction[codes[i]] += 1
+                word = words[codes[i + 1]]
+                lost[word] = lost.get(word, 0) + 1
+            outbound, inbound, mutual = by_direction
+        else:  # counted in C: every third code from the first dropped one
+            directions = codes[3 * kept : 3 * size : 3]
+            dropped = codes[3 * kept + 1 : 3 * size : 3]
+            lost = {words[code]: dropped.count(code) for code in set(dropped)}
+            outbound = directions.count(_DIRECTION_CODE["outbound"])
+            inbound = directions.count(_DIRECTION_CODE["inbound"])
+            mutual = directions.count(_DIRECTION_CODE["mutual"])
         return History(
             total=self.total - (size - kept),
             first=self.first,
             last=recent[kept - 1],
-            outbound=self.outbound - directions.count(_DIRECTION_CODE["outbound"]),
-            inbound=self.inbound - directions.count(_DIRECTION_CODE["inbound"]),
-            mutual=self.mutual - directions.count(_DIRECTION_CODE["mutual"]),
+            outbound=self.outbound - outbound,
+            inbound=self.inbound - inbound,
+            mutual=self.mutual - mutual,
             channels=_less(self.channels, lost),
             recent=recent.head(kept),
             recent_from=self.recent_from,

@@ -28,9 +28,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from pipeline.model import History, from_micros, micros
+from pipeline.model import History, cached_micros, from_micros, micros
 
 #: The rungs, lowest first.
 RUNGS: tuple[str, ...] = ("connection", "e-mail", "call", "meeting", "meal")
@@ -110,12 +109,6 @@ class Ladder:
 DEFAULT = Ladder.of({})
 
 
-@lru_cache(maxsize=8)
-def _micros_of(end: datetime) -> int:
-    """micros(end), once for the many people of a report."""
-    return micros(end)
-
-
 def two_way(history: History) -> bool:
     """Whether the relationship was ever reciprocal (as of the history's date)."""
     return history.mutual > 0 or (history.outbound > 0 and history.inbound > 0)
@@ -127,7 +120,7 @@ def strength(history: History, end: datetime, ladder: Ladder = DEFAULT) -> int:
     if history.total == 0 or history.last is None:
         return 0
     recent = history.recent
-    end_us = _micros_of(end)
+    end_us = cached_micros(end)
     start = recent.before_micros(end_us - _WINDOW_US)
     stop = recent.before_micros(end_us)
     total = 0.0

@@ -14,7 +14,15 @@ import pytest
 from connectors.memory import MemoryConnector
 from pipeline.assignments import end_of
 from pipeline.export import lines_to_csv, rows_to_csv
-from pipeline.model import Contact, Handle, History, Interaction, InteractionSummary, Person
+from pipeline.model import (
+    Contact,
+    Handle,
+    History,
+    Interaction,
+    InteractionSummary,
+    Person,
+    exchange_order,
+)
 from pipeline.people import StoredExchange, build_people, histories, owners
 from pipeline.report import STALENESS_COLUMNS, staleness
 from pipeline.runner import import_file, resolve
@@ -207,6 +215,33 @@ def test_histories_as_of_a_date_never_count_later_exchanges() -> None:
             expected.last,
             expected.first,
         )
+
+
+@pytest.mark.parametrize("dropped", [1, 3, 16, 17, 60, 250])
+def test_a_history_cut_at_a_date_counts_what_came_before_it(dropped: int) -> None:
+    """Cutting a kept history at an instant (one by one for a few exchanges after it, in C
+    for many) gives every figure of the history of the exchanges before it."""
+    rng = random.Random(dropped)
+    exchanges = sorted(
+        (
+            InteractionSummary(
+                START + timedelta(hours=rng.randint(0, 24 * 300)),
+                rng.choice(("outbound", "inbound", "mutual")),
+                rng.choice(("email", "call", "meeting", "linkedin")),
+                rng.choice(("mbox", "gmail", "interactions")),
+            )
+            for _ in range(400)
+        ),
+        key=exchange_order,
+    )
+    whole = History.of(exchanges)
+    end = exchanges[-dropped].at
+    kept = [e for e in exchanges if e.at < end]
+    truncated = whole.until(end)
+    expected = History.of(kept)
+    assert truncated is not None
+    assert truncated[:7] == expected[:7]  # totals, first, last, directions, channels
+    assert list(truncated.recent)[-len(expected.recent) :] == list(expected.recent)
 
 
 def test_a_report_shared_between_processes_is_the_report_of_one(tmp_path: Path) -> None:
