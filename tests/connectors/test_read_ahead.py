@@ -129,6 +129,8 @@ def test_an_import_read_ahead_stores_what_one_process_stores(
         monkeypatch.setattr(pipeline.runner, "READ_AHEAD_BYTES", threshold)
         imported = run("import", str(path))
         assert imported.exit_code == 0, imported.output
+        again = run("import", str(path))  # the reader ahead says so too: nothing to read
+        assert "unchanged since its last import" in again.output
         run("report", "--as-of", "2026-01-01", "--out", str(tmp_path / how / "out"))
         errors = run("errors").output
         seen[how] = (imported.output, rows(tmp_path / how / "out" / "staleness.csv"), errors)
