@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 
@@ -64,18 +65,33 @@ _PLAIN_NUMBER_RE = re.compile(r"\+?[0-9 \-.()/]+")
 _NOT_DIGITS = str.maketrans("", "", "+ -.()/")
 
 
-@cache
-def _region_rules(
-    region: str,
-) -> (
-    tuple[int, re.Pattern[str] | None, re.Pattern[str] | None, frozenset[int], frozenset[int]]
-    | None
-):
-    """What parsing a number of `region` may strip, from phonenumbers' own metadata.
+class _RegionRules(NamedTuple):
+    """What parsing a number of one region may strip, from phonenumbers' own metadata."""
 
-    None when the region has a prefix transform (Argentina, Brazil, ...), which only
-    phonenumbers itself applies.
-    """
+    country_code: int
+    #: The national (trunk) prefix, as parsing matches it (None: the region has none).
+    national_prefix: re.Pattern[str] | None
+    #: The prefix for dialling abroad.
+    international_prefix: re.Pattern[str] | None
+    #: The possible lengths of a number with this country code, and those that can only be
+    #: dialled locally: the main region's, which phonenumbers' is_possible_number asks (Tristan
+    #: da Cunha's numbers are checked against St Helena's).
+    lengths: frozenset[int]
+    local_only: frozenset[int]
+    #: The region's own lengths, which decide whether parsing strips a national prefix.
+    own_lengths: tuple[int, ...]
+    own_local_only: frozenset[int]
+    #: The shape of every national number of the region (None: phonenumbers gives none).
+    general: re.Pattern[str] | None
+    #: Whether a national prefix is stripped here as phonenumbers does (not when its pattern
+    #: captures a carrier code, or phonenumbers would not strip it at all).
+    strips: bool
+
+
+@cache
+def _region_rules(region: str) -> _RegionRules | None:
+    """The `_RegionRules` of `region`; None when the region has a prefix transform (Argentina,
+    Brazil, ...), which only phonenumbers itself applies."""
     metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper(), None)
     if (
         metadata is None
@@ -85,15 +101,25 @@ def _region_rules(
     ):
         return None
     national = metadata.national_prefix_for_parsing or metadata.national_prefix
+    strip = re.compile(national) if national else None
+    exact = strip is not None and not strip.groups
     idd = metadata.international_prefix
-    lengths = frozenset(metadata.general_desc.possible_length or ())
-    local_only = frozenset(metadata.general_desc.possible_length_local_only or ())
-    return (
+    pattern = metadata.general_desc.national_number_pattern
+    main = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+        metadata.country_code, phonenumbers.region_code_for_country_code(metadata.country_code)
+    )
+    if main is None or main.general_desc is None:
+        return None
+    return _RegionRules(
         metadata.country_code,
-        re.compile(national) if national else None,
+        strip,
         re.compile(idd) if idd else None,
-        lengths,
-        local_only,
+        frozenset(main.general_desc.possible_length or ()),
+        frozenset(main.general_desc.possible_length_local_only or ()),
+        tuple(metadata.general_desc.possible_length or ()),
+        frozenset(metadata.general_desc.possible_length_local_only or ()),
+        re.compile(pattern) if pattern else None,
+        exact and national == metadata.national_prefix_for_parsing,
     )
 
 
@@ -102,11 +128,14 @@ def _fast_e164(value: str, region: str) -> str | None:
     to ask phonenumbers.
 
     phonenumbers.parse costs ~27 µs a number, a third of a large vCard import. Most numbers
-    need nothing it does beyond reading digits: when there is no national, trunk or
-    international prefix to strip, a possible length gives E.164 at once, and a length that is
-    possible nowhere in the region means "not a number there": `value` is kept as written.
-    Every other number goes to phonenumbers. tests/pipeline/test_normalize.py checks that both
-    agree on tens of thousands of generated numbers.
+    need nothing it does beyond reading digits and stripping a national (trunk) prefix, the
+    `0` of `030 901820`: that prefix is stripped by phonenumbers' own rule (not when the number
+    fits the region's shape only with it, or what is left is no possible length), then a
+    possible length gives E.164 at once, and a length that is possible nowhere in the region
+    means "not a number there": `value` is kept as written. A number with an international
+    prefix, a country code written without `+`, or a prefix that carries a carrier code goes
+    to phonenumbers. tests/pipeline/test_normalize.py checks that both agree on tens of
+    thousands of generated numbers.
     """
     if not _PLAIN_NUMBER_RE.fullmatch(value):
         return None
@@ -131,20 +160,41 @@ def _fast_e164(value: str, region: str) -> str | None:
         if rules is None:
             return None
         national_number = digits
-        code = str(rules[0])
-        if (rules[2] is not None and rules[2].match(digits)) or digits.startswith(code):
+        idd = rules.international_prefix
+        if (idd is not None and idd.match(digits)) or digits.startswith(str(rules.country_code)):
             return None
     if rules is None:
         return None
-    country_code, national_prefix, _, lengths, local_only = rules
-    if national_prefix is not None and national_prefix.match(national_number):
-        return None
+    country_code, national_prefix, _, lengths, local_only, _, _, _, strips = rules
+    if national_prefix is not None:
+        found = national_prefix.match(national_number)
+        if found is not None:
+            if not strips:
+                return None
+            national_number = _without_national_prefix(national_number, found.end(), rules)
     size = len(national_number)
     if size in lengths:
         return f"+{country_code}{national_number}"
     if size in local_only:
         return None
     return value
+
+
+def _without_national_prefix(number: str, end: int, rules: _RegionRules) -> str:
+    """`number` without the national prefix that ends at `end`, when phonenumbers.parse
+    strips it: unless the number fits the region's shape and would no longer fit it, or the
+    number left would be too short, a local-only length or no possible length."""
+    left = number[end:]
+    general = rules.general
+    if general is not None and general.fullmatch(number) and not general.fullmatch(left):
+        return number
+    size = len(left)
+    lengths = rules.own_lengths  # in order, as phonenumbers keeps them
+    if not lengths or lengths[0] == -1 or size in rules.own_local_only or size < lengths[0]:
+        return number
+    if size > lengths[-1] or size in lengths:
+        return left
+    return number
 
 
 @lru_cache(maxsize=65536)

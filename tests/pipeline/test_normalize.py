@@ -136,6 +136,34 @@ def test_phone_fast_path_agrees_with_phonenumbers_wherever_it_answers() -> None:
     assert answered > 20_000
 
 
+def test_phone_fast_path_strips_trunk_prefixes_as_phonenumbers_does_in_every_region() -> None:
+    """National numbers with a trunk prefix (`030 901820`), `+44 (0)20 ...` and numbers of a
+    region that shares its country code (Tristan da Cunha, Bonaire), in every region
+    phonenumbers knows: wherever the fast path answers, phonenumbers answers the same."""
+    rng = random.Random(20261206)
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    answered = 0
+    for _ in range(20_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 12)))
+        shape = rng.random()
+        if shape < 0.5:
+            text = "0" + digits
+        elif shape < 0.75:
+            text = f"+{rng.choice(codes)} (0){digits}"
+        else:
+            text = "1" + digits
+        spaced = "".join(
+            ch + (rng.choice(" -.") if ch.isdigit() and rng.random() < 0.2 else "") for ch in text
+        ).strip(" -.")
+        region = rng.choice(regions)
+        fast = _fast_e164(spaced, region)
+        if fast is not None:
+            answered += 1
+            assert fast == _phonenumbers_e164(spaced, region), (spaced, region)
+    assert answered > 10_000
+
+
 @pytest.mark.parametrize(
     ("raw", "region"),
     [
@@ -144,7 +172,12 @@ def test_phone_fast_path_agrees_with_phonenumbers_wherever_it_answers() -> None:
         ("+44 20 7946 0392", "DE"),
         ("+49 30 901820", "US"),
         ("+33 1 99 00 12 34", "US"),
+        ("030 901820", "DE"),
+        ("0113 496 0675", "GB"),
+        ("+44 (0)20 7946 0392", "US"),
+        ("01 99 00 12 34", "FR"),
     ],
 )
 def test_common_formats_take_the_fast_path(raw: str, region: str) -> None:
-    assert _fast_e164(raw, region) == _phonenumbers_e164(raw, region)
+    fast = _fast_e164(raw, region)
+    assert fast is not None and fast == _phonenumbers_e164(raw, region)
