@@ -367,7 +367,7 @@ class Timeline:
         return len(self.moments) if self.size is None else self.size
 
     def __getitem__(self, i: int) -> InteractionSummary:
-        if not 0 <= i < (len(self.moments) if self.size is None else self.size):
+        if not 0 <= i < len(self):
             raise IndexError(i)
         codes, words, j = self.codes, self.words, 3 * i
         return _new_tuple(  # InteractionSummary(...) without the keyword handling
@@ -513,7 +513,7 @@ class History(NamedTuple):
             return None
         codes, words = recent.codes, recent.words
         if size - kept <= _FEW_DROPPED:  # a report a few weeks back: each one looked at
-            by_direction = [0, 0, 0]
+            by_direction = [0, 0, 0]  # by _DIRECTION_CODE: outbound, inbound, mutual
             lost: dict[str, int] = {}
             for i in range(3 * kept, 3 * size, 3):
                 by_direction[codes[i]] += 1
