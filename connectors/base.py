@@ -4,8 +4,8 @@ A connector reads one source and yields records; it never writes the store, prin
 `tests/connectors/contract.py` states this contract as tests that every connector inherits.
 
 Terms:
-- *record*: a `Contact`, `Interaction`, `Exchanges`, `Checkpoint`, `Problem` or `Skipped`
-  (pipeline.model).
+- *record*: a `Contact`, `Contacts`, `Interaction`, `Exchanges`, `Checkpoint`, `Problem` or
+  `Skipped` (pipeline.model).
 - *cursor*: the text the last `Checkpoint` a previous run committed carried, or None for a full
   read. A file's cursor says which content was read (its digest, or a cheaper signature); an
   account's says where each of its parts stands (a history id, a delta link, a sync token).

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import replace
-from itertools import starmap
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO, Literal
 
@@ -37,7 +37,8 @@ from connectors.workers import pool as worker_pool
 from pipeline.errors import FormatError
 from pipeline.model import (
     Contact,
-    Handle,
+    ContactRow,
+    Contacts,
     HandleKind,
     Problem,
     Record,
@@ -210,10 +211,15 @@ _NAMES = rb"FN|N|ORG|TITLE|EMAIL|TEL|URL|CATEGORIES|NOTE|UID|KIND|X-ADDRESSBOOKS
 # of every value it walks.
 _PROPS_RE = re.compile(
     rb"\n(?:((?i:" + _NAMES + rb"))|[A-Za-z0-9_-]{1,20}\.((?i:" + _NAMES + rb")))"
+    # A fold may come before the `;` or `:` (never, in any writer seen, inside the name).
     # `.*` (to the line's end) is a tight loop in the regex engine; `[^\r\n]*` tested a
     # character set per byte and cost three times as much. A CR it leaves at the end is
     # stripped with the value.
-    rb"[ \t]*([;:].*)"
+    rb"(?:[ \t]|\r?\n[ \t])*([;:].*"
+    # The lines that continue it (folded: a line end and a space or tab): a card is not
+    # unfolded as a whole, which cost four copies of every card (photos included) for the few
+    # values that are folded.
+    rb"(?:\n[ \t].*)*)"
 )
 _QP_PROP_RE = re.compile(rb"^[^:\n]*QUOTED-PRINTABLE[^:\n]*:", re.IGNORECASE)
 
@@ -337,8 +343,15 @@ def _join_soft_breaks(data: bytes) -> bytes:
     return b"\n".join(out)
 
 
+def _unfold(value: bytes) -> bytes:
+    """A folded value's lines joined (a line end then one space or tab is removed)."""
+    return (value.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").replace(b"\n ", b"")).replace(
+        b"\n\t", b""
+    )
+
+
 def _plain_card(data: bytes, lineno: int) -> _Card:
-    """A card with no nested card: unfold, then pick its wanted properties out in one pass."""
+    """A card with no nested card: its wanted properties picked out in one pass, unfolded."""
     card = _Card(lineno)
     card.raw.append(data)
     # bytes.find, not `in`, on this hot path: CPython 3.11's bytes `in` first tries the operand
@@ -347,12 +360,11 @@ def _plain_card(data: bytes, lineno: int) -> _Card:
         data = data.replace(b"\r\r\n", b"\r\n")  # iPhone's CR CR LF
     if data.find(b"UOTED-PRINTABLE") >= 0 or data.find(b"uoted-printable") >= 0:
         data = _join_soft_breaks(data)
-    unfolded = b"\n" + data.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").replace(
-        b"\n ", b""
-    ).replace(b"\n\t", b"")
     props = card.props
-    for plain, grouped, rest in _PROPS_RE.findall(unfolded):
+    for plain, grouped, rest in _PROPS_RE.findall(b"\n" + data):
         name = plain or grouped
+        if rest.find(b"\n") >= 0:
+            rest = _unfold(rest)
         if rest[0] == 58:  # ':' at once: no parameters
             props.append((name.upper(), b"", rest[1:]))
             continue
@@ -499,12 +511,9 @@ def _blocks(stream: BinaryIO) -> Iterator[tuple[str, bytes, int]]:
 
 # What a worker sends back: records as plain tuples, which pickle ten times faster than frozen
 # dataclasses (measured: 9 µs against 80 µs a card, which would make the main process the
-# bottleneck).
-_ContactFields = tuple[
-    str, str, str, str, str, str, tuple[tuple[HandleKind, str], ...], tuple[str, ...], str, int, str
-]
+# bottleneck); contacts are passed on packed (`Contacts`), as the store keeps them.
 _Packed = (
-    tuple[Literal["c"], _ContactFields]
+    tuple[Literal["c"], ContactRow]
     | tuple[Literal["s"], tuple[str, int]]
     | tuple[Literal["p"], tuple[int, str, str]]
 )
@@ -512,18 +521,47 @@ _Packed = (
 
 def _unpack(packed: _Packed, source: str, file: str) -> Record:
     if packed[0] == "c":
-        f = packed[1]
-        # Positional, in Contact's field order: this runs once per card in the process that
-        # writes the store, which is the import's bottleneck.
-        return Contact(
-            source, f[0], f[1], f[2], f[3], f[4], f[5], tuple(starmap(Handle, f[6])), f[7], f[8],
-            file, f[9], f[10],
-        )  # fmt: skip
+        return next(Contacts(source, (packed[1],)).contacts())
+    return _unpack_other(packed, file)
+
+
+def _unpack_other(packed: _Packed, file: str) -> Record:
+    """A Skipped or Problem."""
     if packed[0] == "s":
         reason, line = packed[1]
         return Skipped(reason, file, line)
-    line, raw, why = packed[1]
-    return Problem(file, line, raw, why)
+    if packed[0] == "p":
+        line, raw, why = packed[1]
+        return Problem(file, line, raw, why)
+    raise ValueError(f"not a Skipped or Problem: {packed[0]!r}")
+
+
+def _grouped(packed: list[_Packed], source: str, file: str) -> Iterator[Record]:
+    """A worker's records with each run of contacts as one `Contacts`, in order."""
+    rows: list[ContactRow] = []
+    for item in packed:
+        if item[0] == "c":
+            rows.append(item[1])
+            continue
+        if rows:
+            yield Contacts(source, tuple(rows))
+            rows = []
+        yield _unpack_other(item, file)
+    if rows:
+        yield Contacts(source, tuple(rows))
+
+
+def _unique_rows(record: Contacts, keys: KeyMaker) -> Contacts:
+    """`record` with each row's key made unique in the file (`KeyMaker`)."""
+    unique = keys.unique
+    fixed: list[ContactRow] | None = None
+    for i, row in enumerate(record.rows):
+        key = unique(row[0])
+        if key is not row[0]:  # KeyMaker gives a first key back as it is
+            if fixed is None:
+                fixed = list(record.rows)
+            fixed[i] = (key, *row[1:])
+    return record if fixed is None else Contacts(record.source, tuple(fixed))
 
 
 def _parse_block(path: str, options: ReadOptions, block: bytes, line: int) -> list[_Packed]:
@@ -549,6 +587,11 @@ class VCardConnector(FileConnector):
         text = head_text(head, "cp1252").lstrip("\ufeff \t\r\n")
         return text[:11].upper() == "BEGIN:VCARD"
 
+    @cached_property
+    def _file(self) -> str:
+        """The file's name as records give it: one string for all of them."""
+        return str(self.path)
+
     def read_file(self) -> Iterator[Record]:
         with self.path.open("rb") as stream:
             yield from self.read(stream)
@@ -561,7 +604,9 @@ class VCardConnector(FileConnector):
         held: list[Record] = []
         found = False
         for record in self._records(stream):
-            if isinstance(record, Contact):
+            if isinstance(record, Contacts):
+                record = _unique_rows(record, keys)
+            elif isinstance(record, Contact):
                 unique = keys.unique(record.source_id)
                 if unique != record.source_id:
                     record = replace(record, source_id=unique)
@@ -589,11 +634,10 @@ class VCardConnector(FileConnector):
         # and come back in file order; a few blocks in flight keep memory bounded.
         with worker_pool(workers, ProcessPoolExecutor) as pool:
             pending: deque[Future[list[_Packed]]] = deque()
-            file = str(self.path)
+            file = self._file
 
             def ready() -> Iterator[Record]:
-                for packed in pending.popleft().result():
-                    yield _unpack(packed, self.name, file)
+                yield from _grouped(pending.popleft().result(), self.name, file)
 
             for kind, data, line in _blocks(stream):
                 if kind == "lines":
@@ -617,7 +661,7 @@ class VCardConnector(FileConnector):
                 yield from _block_cards(data, line)
 
     def _to_records(self, card: _Card, complete: bool) -> Iterator[Record]:
-        file = str(self.path)
+        file = self._file
         for packed in self._packed(card, complete):
             yield _unpack(packed, self.name, file)
 
@@ -652,7 +696,7 @@ class VCardConnector(FileConnector):
                 charset = match.group(1).decode("ascii")
         return decode(value, charset, self.options.windows_codepage)
 
-    def _contact(self, card: _Card) -> _ContactFields | str:
+    def _contact(self, card: _Card) -> ContactRow | str:
         """The card as a Contact, or the reason it is not one."""
         fn = ""
         n_parts: list[str] = []
@@ -745,6 +789,7 @@ class VCardConnector(FileConnector):
             handles,
             label_tuple,
             note,
+            self._file,
             card.line,
             fields_digest(name_shown, given, family, org, title, handles, label_tuple, note),
         )

@@ -1,7 +1,8 @@
 """The records that flow through the pipeline: pure data, frozen, no I/O.
 
-A connector yields `Contact`, `Interaction`, `Checkpoint` and `Problem` records; the store keeps
-them; the stages after it work on `Person` views built from the store.
+A connector yields `Contact`, `Interaction`, `Checkpoint` and `Problem` records (a bulk reader
+packs many contacts or exchanges into one `Contacts` or `Exchanges`); the store keeps them; the
+stages after it work on `Person` views built from the store.
 """
 
 from __future__ import annotations
@@ -109,6 +110,57 @@ class Contact:
     @property
     def phones(self) -> tuple[str, ...]:
         return tuple(h.value for h in self.handles if h.kind == "phone")
+
+
+#: A contact packed for bulk readers, in `Contact`'s field order after `source`: (source_id,
+#: name, given_name, family_name, organization, title, handles as (kind, value) pairs, labels,
+#: notes, file, line, digest); the digest is always there.
+ContactRow = tuple[
+    str, str, str, str, str, str, tuple[tuple[HandleKind, str], ...], tuple[str, ...], str, str,
+    int, str,
+]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    """Many contacts of one source at once, packed as rows (see `ContactRow`).
+
+    What a reader that parses a large address book in worker processes yields instead of a
+    `Contact` each: the store's process would spend more on building the frozen records than
+    on storing them. Each row means exactly the `Contact` it packs.
+    """
+
+    source: str
+    rows: tuple[ContactRow, ...]
+
+    def contacts(self) -> Iterator[Contact]:
+        """The rows as the `Contact` records they pack."""
+        source = self.source
+        for row in self.rows:
+            yield Contact(
+                source, row[0], row[1], row[2], row[3], row[4], row[5],
+                tuple([Handle(kind, value) for kind, value in row[6]]), row[7], row[8], row[9],
+                row[10], row[11],
+            )  # fmt: skip
+
+
+def contact_row(contact: Contact) -> ContactRow:
+    """`contact` packed (the inverse of `Contacts.contacts()`), its digest worked out if the
+    reader left it empty."""
+    return (
+        contact.source_id,
+        contact.name,
+        contact.given_name,
+        contact.family_name,
+        contact.organization,
+        contact.title,
+        tuple([(h.kind, h.value) for h in contact.handles]),
+        contact.labels,
+        contact.notes,
+        contact.file,
+        contact.line,
+        contact.digest or content_digest(contact),
+    )
 
 
 def content_digest(contact: Contact) -> str:
@@ -265,7 +317,7 @@ class Skipped:
     count: int = 1
 
 
-Record = Contact | Interaction | Exchanges | Checkpoint | Problem | Skipped
+Record = Contact | Contacts | Interaction | Exchanges | Checkpoint | Problem | Skipped
 
 
 class InteractionSummary(NamedTuple):

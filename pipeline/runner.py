@@ -12,12 +12,19 @@ from dataclasses import dataclass, field
 
 from connectors.base import Connector, FileConnector, bulk_allocation
 from connectors.workers import read_ahead
-from pipeline.checks import checked_interactions, checked_rows, clean_contact
+from pipeline.checks import (
+    checked_contact_rows,
+    checked_interactions,
+    checked_rows,
+    clean_contact,
+)
 from pipeline.model import (
     DISCOVERED,
     HANDLE_ORDER,
     Checkpoint,
     Contact,
+    ContactRow,
+    Contacts,
     ExchangeRow,
     Exchanges,
     Handle,
@@ -25,6 +32,7 @@ from pipeline.model import (
     Problem,
     Record,
     Skipped,
+    contact_row,
 )
 from pipeline.store import Store, UpsertCounts
 
@@ -75,7 +83,9 @@ class _Writer:
         self.store = store
         self.where = where
         self.counts = counts
-        self.contacts: list[Contact] = []
+        #: Contacts packed, by source (`pipeline.model.Contacts`), and how many.
+        self.contacts: dict[str, list[ContactRow]] = defaultdict(list)
+        self.contact_count = 0
         self.interactions: list[Interaction] = []
         self.packed: dict[str, list[ExchangeRow]] = defaultdict(list)
         self.packed_rows = 0
@@ -85,9 +95,14 @@ class _Writer:
 
     def add(self, record: Record) -> bool:
         """Take one record; True when the batch is full enough to write."""
+        if isinstance(record, Contacts):
+            self.contacts[record.source].extend(checked_contact_rows(record.rows))
+            self.contact_count += len(record.rows)
+            return self.contact_count >= _BATCH
         if isinstance(record, Contact):
-            self.contacts.append(clean_contact(record))
-            return len(self.contacts) >= _BATCH
+            self.contacts[record.source].append(contact_row(clean_contact(record)))
+            self.contact_count += 1
+            return self.contact_count >= _BATCH
         if isinstance(record, Interaction):
             self.interactions.append(record)
             self.counts.interactions_read += 1
@@ -106,12 +121,10 @@ class _Writer:
     def write(self, seq: int) -> None:
         """Store what was taken, contacts first: an exchange may name someone they list."""
         counts = self.counts
-        if self.contacts:
-            upserted = self.store.upsert_contacts(self.contacts, seq)
-            counts.contacts.new += upserted.new
-            counts.contacts.updated += upserted.updated
-            counts.contacts.unchanged += upserted.unchanged
-            self.contacts.clear()
+        for source, contacts in self.contacts.items():
+            self.store.upsert_contact_rows(source, contacts, seq, counts.contacts)
+        self.contacts.clear()
+        self.contact_count = 0
         if self.interactions:
             kept, problems = checked_interactions(self.interactions, self.where)
             self.problems.extend(problems)

@@ -31,6 +31,7 @@ from pipeline.model import (
     DIRECTIONS,
     RECENT,
     Contact,
+    ContactRow,
     Direction,
     ExchangeRow,
     Handle,
@@ -42,7 +43,7 @@ from pipeline.model import (
     Problem,
     Timeline,
     code_type,
-    content_digest,
+    contact_row,
 )
 from pipeline.normalize import name_key, normalize_email
 from pipeline.people import RecordRow, build_people, handle_owners
@@ -97,7 +98,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def _chunks(items: Sequence[Contact], size: int = _CHUNK) -> Iterator[Sequence[Contact]]:
+def _chunks(items: Sequence[ContactRow], size: int = _CHUNK) -> Iterator[Sequence[ContactRow]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -255,17 +256,30 @@ class Store:
 
     def upsert_contacts(self, contacts: Sequence[Contact], seq: int) -> UpsertCounts:
         """Insert new records, rewrite changed ones, mark unchanged ones as seen in `seq`."""
-        counts = UpsertCounts()
-        by_source: dict[str, list[Contact]] = defaultdict(list)
+        by_source: dict[str, list[ContactRow]] = defaultdict(list)
         for contact in contacts:
-            by_source[contact.source].append(contact)
-        for source, items in by_source.items():
-            for chunk in _chunks(items):
-                self._upsert_chunk(source, chunk, seq, counts)
+            by_source[contact.source].append(contact_row(contact))
+        counts = UpsertCounts()
+        for source, rows in by_source.items():
+            self.upsert_contact_rows(source, rows, seq, counts)
+        return counts
+
+    def upsert_contact_rows(
+        self,
+        source: str,
+        rows: Sequence[ContactRow],
+        seq: int,
+        counts: UpsertCounts | None = None,
+    ) -> UpsertCounts:
+        """`upsert_contacts` for packed records of one source (`pipeline.model.Contacts`),
+        added to `counts` when given."""
+        counts = counts if counts is not None else UpsertCounts()
+        for chunk in _chunks(rows):
+            self._upsert_chunk(source, chunk, seq, counts)
         return counts
 
     def _upsert_chunk(
-        self, source: str, chunk: Sequence[Contact], seq: int, counts: UpsertCounts
+        self, source: str, chunk: Sequence[ContactRow], seq: int, counts: UpsertCounts
     ) -> None:
         if source not in self._sources_seen:
             self._sources_seen.add(source)
@@ -287,7 +301,7 @@ class Store:
                 for row in self.db.execute(
                     f"SELECT source_id, id, content_hash, handles FROM contacts "
                     f"WHERE source = ? AND source_id IN ({marks})",
-                    [source, *(c.source_id for c in chunk)],
+                    [source, *(row[0] for row in chunk)],
                 )
             }
         next_id = int(self.db.execute("SELECT coalesce(max(id), 0) FROM contacts").fetchone()[0])
@@ -300,49 +314,50 @@ class Store:
         email_rows: list[tuple[str, int]] = []
         dropped: list[tuple[str, int]] = []
         plain = _plain_json(
-            [h.value for contact in chunk for h in contact.handles]
-            + [label for contact in chunk for label in contact.labels]
+            [value for row in chunk for _, value in row[6]]
+            + [label for row in chunk for label in row[7]]
         )
-        for contact in chunk:
-            digest = contact.digest or content_digest(contact)
-            handles = _handles_json(contact.handles, plain)
+        for row in chunk:
+            source_id, name, given, family, organization, title, pairs, labels, notes = row[:9]
+            digest = row[11]
+            handles = _handles_json(pairs, plain)
             fields = (
-                contact.name,
-                contact.given_name,
-                contact.family_name,
-                contact.organization,
-                contact.title,
-                _labels_json(contact.labels, plain),
-                contact.notes,
-                contact.file,
-                contact.line,
+                name,
+                given,
+                family,
+                organization,
+                title,
+                _labels_json(labels, plain),
+                notes,
+                row[9],
+                row[10],
                 digest,
                 seq,
                 handles,
             )
-            found = existing.get(contact.source_id)
+            found = existing.get(source_id)
             if found is None:
                 next_id += 1
                 contact_id = next_id
-                inserts.append((contact_id, source, contact.source_id, *fields, contact_id))
+                inserts.append((contact_id, source, source_id, *fields, contact_id))
                 counts.new += 1
-                if ownerless and any((h.kind, h.value) in ownerless for h in contact.handles):
-                    changed_handles.extend((h.kind, h.value) for h in contact.handles)
+                if ownerless and any(pair in ownerless for pair in pairs):
+                    changed_handles.extend(pairs)
             elif found[1] != digest:
                 contact_id = found[0]
                 updates.append((*fields, contact_id))
                 before = [(str(k), str(v)) for k, v in json.loads(found[2])]
                 dropped.extend((value, contact_id) for kind, value in before if kind == "email")
                 changed_handles.extend(before)
-                changed_handles.extend((h.kind, h.value) for h in contact.handles)
+                changed_handles.extend(pairs)
                 changed_records.append((contact_id,))
                 counts.updated += 1
             else:
                 touched.append((seq, found[0]))
                 counts.unchanged += 1
                 continue
-            existing[contact.source_id] = (contact_id, digest, handles)
-            email_rows.extend((h.value, contact_id) for h in contact.handles if h.kind == "email")
+            existing[source_id] = (contact_id, digest, handles)
+            email_rows.extend([(value, contact_id) for kind, value in pairs if kind == "email"])
         self.db.executemany(
             "INSERT INTO contacts (id, source, source_id, name, given_name, family_name, "
             "organization, title, labels, notes, file, line, content_hash, import_seq, handles, "
@@ -1380,12 +1395,12 @@ def _plain_json(texts: list[str]) -> bool:
     return joined.isprintable() and '"' not in joined and "\\" not in joined
 
 
-def _handles_json(handles: Sequence[Handle], plain: bool) -> str:
-    """A record's handles as the store keeps them: `[["email","a@b"],...]`; `plain`: see
-    `_plain_json`."""
+def _handles_json(handles: Sequence[tuple[str, str]], plain: bool) -> str:
+    """A record's handles, (kind, value) pairs, as the store keeps them:
+    `[["email","a@b"],...]`; `plain`: see `_plain_json`."""
     if not plain:
-        return _to_json([[h.kind, h.value] for h in handles])
-    return "[" + ",".join([f'["{h.kind}","{h.value}"]' for h in handles]) + "]"
+        return _to_json([[kind, value] for kind, value in handles])
+    return "[" + ",".join([f'["{kind}","{value}"]' for kind, value in handles]) + "]"
 
 
 def _labels_json(labels: Sequence[str], plain: bool) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from pipeline.cli import main
-from pipeline.model import Exchanges
+from pipeline.model import Contacts, Exchanges, Record
 
 REPO = Path(__file__).resolve().parent.parent
 #: The real-world files of ../shared/corpus: tests reach them through the `corpus` fixture.
@@ -74,12 +74,15 @@ def message(
     return "\n".join(lines) + "\n\n" + body + "\n"
 
 
-def unpacked(records: Iterable[object]) -> list[object]:
-    """Records with packed exchanges (`Exchanges`) as the Interactions they stand for."""
-    out: list[object] = []
+def unpacked(records: Iterable[Record]) -> list[Record]:
+    """Records with packed ones (`Exchanges`, `Contacts`) as the Interactions and Contacts they
+    stand for."""
+    out: list[Record] = []
     for record in records:
         if isinstance(record, Exchanges):
             out.extend(record.interactions())
+        elif isinstance(record, Contacts):
+            out.extend(record.contacts())
         else:
             out.append(record)
     return out

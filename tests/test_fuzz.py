@@ -24,7 +24,7 @@ from connectors.base import ReadOptions
 from connectors.mailbox import split_mbox
 from pipeline.errors import FormatError
 from pipeline.mail import MailPolicy
-from pipeline.model import Contact, Exchanges, Interaction, Problem, Record, Skipped
+from pipeline.model import Contact, Contacts, Exchanges, Interaction, Problem, Record, Skipped
 from tests.helpers import CORPUS, FIXTURES, ME, SAMPLE
 
 OPTIONS = ReadOptions(mail=MailPolicy(me=frozenset({ME})))
@@ -83,7 +83,11 @@ def _line_offsets(data: bytes) -> list[int]:
 def units(records: list[Record]) -> int:
     """What a reading accounts for: people (stored or skipped on purpose), messages or
     meetings (one per key), and records quarantined (a line outside any card is not a card)."""
-    people = sum(1 for r in records if isinstance(r, Contact))
+    people = sum(
+        len(r.rows) if isinstance(r, Contacts) else 1
+        for r in records
+        if isinstance(r, Contact | Contacts)
+    )
     keys: set[str] = set()
     for record in records:
         if isinstance(record, Interaction):

@@ -10,14 +10,15 @@ import pytest
 from connectors import detect
 from connectors.vcard import VCardConnector
 from pipeline.errors import FormatError
-from pipeline.model import Checkpoint, Contact, Problem, Record, Skipped
+from pipeline.model import Checkpoint, Contact, Contacts, Problem, Record, Skipped
 from tests.connectors.contract import FileContract
+from tests.helpers import run, unpacked
 
 
 def read(tmp_path: Path, data: bytes, name: str = "cards.vcf") -> list[Record]:
     path = tmp_path / name
     path.write_bytes(data)
-    return list(VCardConnector(path).extract(None))
+    return unpacked(VCardConnector(path).extract(None))
 
 
 def contacts(found: list[Record]) -> list[Contact]:
@@ -151,6 +152,21 @@ def test_not_a_vcard_is_one_clear_error(tmp_path: Path, data: bytes, message: st
         detect(path)
 
 
+def test_folds_anywhere_in_a_wanted_property_and_none_read_out_of_another(
+    tmp_path: Path,
+) -> None:
+    data = (
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann\r\n Lee\r\n"
+        b"EMAIL;TYPE=INTER\r\n NET,HOME:ann@\r\n\texample.com\r\n"
+        b"PHOTO;ENCODING=b;TYPE=JPEG:AAAA\r\n EMAIL:not-hers@example.com\r\n"
+        b"TEL\r\n ;TYPE=CELL:+1 555 010\n 0123\r\nEND:VCARD\r\n"
+    )
+    [card] = contacts(read(tmp_path, data))
+    assert card.name == "AnnLee"
+    assert card.emails == ("ann@example.com",)
+    assert card.phones == ("+15550100123",)
+
+
 def test_parallel_parse_gives_exactly_the_sequential_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -181,8 +197,11 @@ def test_parallel_parse_gives_exactly_the_sequential_records(
             return super().submit(fn, *args, **kwargs)
 
     monkeypatch.setattr(vcard, "ProcessPoolExecutor", CountingPool)
-    parallel = list(VCardConnector(path).extract(None))
+    found = list(VCardConnector(path).extract(None))
     assert len(submitted) > 10
+    # Their contacts come packed, a run of them at a time.
+    assert any(isinstance(r, Contacts) and len(r.rows) > 1 for r in found)
+    parallel = unpacked(found)
     assert parallel == sequential
     contacts_ = [r for r in parallel if isinstance(r, Contact)]
     assert len(contacts_) == 400
@@ -190,6 +209,41 @@ def test_parallel_parse_gives_exactly_the_sequential_records(
     assert all(c.digest for c in contacts_)
     [skipped] = [r for r in parallel if isinstance(r, Skipped)]
     assert skipped.line == 1 + sum(card.count("\n") for card in cards[:200])
+
+
+def test_a_book_parsed_by_workers_is_stored_as_one_read_alone_stores_it(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.vcard as vcard
+
+    cards = []
+    for i in range(300):
+        # Control characters (a terminal's escape sequence, a NUL past the first 16 KB, which
+        # would tell a binary file) are cleaned before storing; the keys of cards with no UID
+        # and no e-mail (their name) repeat across blocks.
+        name = f"Person \x1b]0;x\x07{i}" if i % 40 == 0 else f"Person {i % 30}"
+        note = "NOTE:a\x00b\r\n" if i in (260, 275) else ""
+        reach = f"TEL:+1 555 010 {i:04d}" if i % 10 == 1 else f"EMAIL:p{i}@example.com"
+        cards.append(
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{name}\r\n{reach}\r\n"
+            f"{note}CATEGORIES:Team {i % 3}\r\nEND:VCARD\r\n"
+        )
+    path = tmp_path / "book.vcf"
+    path.write_text("".join(cards), newline="")
+    assert run("import", str(path)).exit_code == 0
+    alone = run("contacts", "--format", "csv").output
+    assert "\x1b" not in alone and "Person ]0;x40" in alone and len(alone.splitlines()) == 301
+    # Read again through the worker processes: every record is found unchanged.
+    monkeypatch.setattr(vcard, "_BLOCK", 4096)
+    monkeypatch.setattr(vcard, "_PARALLEL_BYTES", 1)
+    again = run("import", "--force", str(path))
+    assert again.exit_code == 0, again.output
+    assert "0 new, 0 updated, 300 unchanged" in again.output
+    assert run("contacts", "--format", "csv").output == alone
+    # And into an empty store, the same people.
+    monkeypatch.setenv("NETGARDEN_HOME", str(tmp_path / "other"))
+    assert run("import", str(path)).exit_code == 0
+    assert run("contacts", "--format", "csv").output == alone
 
 
 class TestContract(FileContract):
