@@ -46,6 +46,11 @@ def test_email_in_display_text() -> None:
         ("+44 (0)20 7946 0123", "US", "+442079460123"),
         ("tel:+49-30-901820", "US", "+4930901820"),
         ("00-1-212-555-7777", "US", "+12125557777"),
+        # Any white space, and digits of other scripts, as phonenumbers reads them.
+        ("+1\u00a0555\t010  0123", "US", "+15550100123"),
+        ("+44\u202f20\u30007946 0123", "US", "+442079460123"),
+        ("\uff10\uff12\uff10 7946 0123", "GB", "+442079460123"),
+        ("\u0660\u0662\u0660 7946 0123", "GB", "+442079460123"),
         # No possible number: a note of the record, never a handle.
         ("*99#", "US", None),
         ("BusinessPhone", "US", None),
@@ -53,6 +58,7 @@ def test_email_in_display_text() -> None:
         ("0", "US", None),
         ("business fax test", "US", None),
         ("  ", "US", None),
+        ("\u00b2\u00b3", "US", None),
     ],
 )
 def test_normalize_phone(raw: str, region: str, expected: str | None) -> None:
