@@ -274,12 +274,29 @@ class Store:
         """`upsert_contacts` for packed records of one source (`pipeline.model.Contacts`),
         added to `counts` when given."""
         counts = counts if counts is not None else UpsertCounts()
+        # The e-mail index is written once for all chunks, in its own order: it costs a
+        # fifth less than a chunk at a time in file order (random places in the B-tree).
+        email_rows: list[tuple[str, int]] = []
         for chunk in _chunks(rows):
-            self._upsert_chunk(source, chunk, seq, counts)
+            self._upsert_chunk(source, chunk, seq, counts, email_rows)
+        self._index_emails(email_rows)
         return counts
 
+    def _index_emails(self, email_rows: list[tuple[str, int]]) -> None:
+        """Write (and empty) `email_rows`, (address, contact id) pairs, to the e-mail index."""
+        email_rows.sort()
+        self.db.executemany(
+            "INSERT OR IGNORE INTO email_index (email, contact_id) VALUES (?, ?)", email_rows
+        )
+        email_rows.clear()
+
     def _upsert_chunk(
-        self, source: str, chunk: Sequence[ContactRow], seq: int, counts: UpsertCounts
+        self,
+        source: str,
+        chunk: Sequence[ContactRow],
+        seq: int,
+        counts: UpsertCounts,
+        email_rows: list[tuple[str, int]],
     ) -> None:
         if source not in self._sources_seen:
             self._sources_seen.add(source)
@@ -311,7 +328,6 @@ class Store:
         changed_records: list[tuple[int]] = []
         ownerless = self._ownerless()
         touched: list[tuple[int, int]] = []
-        email_rows: list[tuple[str, int]] = []
         dropped: list[tuple[str, int]] = []
         plain = _plain_json(
             [value for row in chunk for _, value in row[6]]
@@ -347,7 +363,11 @@ class Store:
                 contact_id = found[0]
                 updates.append((*fields, contact_id))
                 before = [(str(k), str(v)) for k, v in json.loads(found[2])]
-                dropped.extend((value, contact_id) for kind, value in before if kind == "email")
+                dropped.extend(
+                    (value, contact_id)
+                    for kind, value in before
+                    if kind == "email" and (kind, value) not in pairs
+                )
                 changed_handles.extend(before)
                 changed_handles.extend(pairs)
                 changed_records.append((contact_id,))
@@ -370,11 +390,13 @@ class Store:
             "import_seq = ?, handles = ? WHERE id = ?",
             updates,
         )
-        self.db.executemany("DELETE FROM email_index WHERE email = ? AND contact_id = ?", dropped)
+        if dropped:
+            # After the addresses waiting to be indexed: a record may come twice in a batch.
+            self._index_emails(email_rows)
+            self.db.executemany(
+                "DELETE FROM email_index WHERE email = ? AND contact_id = ?", dropped
+            )
         self.db.executemany("UPDATE contacts SET import_seq = ? WHERE id = ?", touched)
-        self.db.executemany(
-            "INSERT OR IGNORE INTO email_index (email, contact_id) VALUES (?, ?)", email_rows
-        )
         self.db.executemany(
             "INSERT OR IGNORE INTO stale_people (person_id) "
             "SELECT coalesce(person_id, id) FROM contacts WHERE id = ?",

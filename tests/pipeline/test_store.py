@@ -88,6 +88,34 @@ def test_newer_export_updates_the_people_it_names(tmp_path: Path) -> None:
         assert person.phones == ("+15550100199",)
 
 
+@pytest.mark.parametrize("between", [0, 1500])
+def test_a_record_read_twice_in_one_import_keeps_only_its_last_addresses(
+    tmp_path: Path, between: int
+) -> None:
+    # An account may give a record twice in one batch (changed while it was paged through),
+    # in the same chunk of the store's writes or in two.
+    ann = [Handle("email", "old@example.com"), Handle("email", "both@example.com")]
+    changed = [Handle("email", "both@example.com"), Handle("email", "new@example.com")]
+    filler = [card(f"P{i}", f"p{i}@example.com") for i in range(between)]
+    book = source(
+        tmp_path,
+        "book",
+        Contact("vcard", "u1", "Ann", handles=tuple(ann)),
+        *filler,
+        Contact("vcard", "u1", "Ann", handles=tuple(changed)),
+    )
+    other = source(tmp_path, "other", Contact("linkedin", "b1", "Bob", handles=(ann[0],)))
+    with Store(tmp_path / "s.sqlite") as store:
+        # A source new to the store takes its keys as unique (a file's reader makes them so).
+        import_file(store, source(tmp_path, "earlier", card("Cy", "cy@example.com")))
+        import_file(store, book)
+        import_file(store, other)
+        resolve(store)
+        people = {p.name: p for p in store.people()}
+        assert people["Ann"].emails == ("both@example.com", "new@example.com")
+        assert people["Bob"].emails == ("old@example.com",)
+
+
 def test_records_sharing_an_email_are_one_person_and_phones_only_suggest(tmp_path: Path) -> None:
     a = source(
         tmp_path,
