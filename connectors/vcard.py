@@ -345,9 +345,10 @@ def _join_soft_breaks(data: bytes) -> bytes:
 
 def _unfold(value: bytes) -> bytes:
     """A folded value's lines joined (a line end then one space or tab is removed)."""
-    return (value.replace(b"\r\n ", b"").replace(b"\r\n\t", b"").replace(b"\n ", b"")).replace(
-        b"\n\t", b""
-    )
+    value = value.replace(b"\r\n ", b"")  # nearly every fold
+    if value.find(b"\n") < 0:
+        return value
+    return value.replace(b"\r\n\t", b"").replace(b"\n ", b"").replace(b"\n\t", b"")
 
 
 def _plain_card(data: bytes, lineno: int) -> _Card:
