@@ -717,7 +717,11 @@ class VCardConnector(FileConnector):
         notes: list[str] = []
         region = self.options.default_region
         for name, params, raw in card.props:
-            if params:
+            # Inline, not a call of _text: most parameters (TYPE=CELL) change nothing.
+            if params and (
+                (upper := params.upper()).find(b"QUOTED-PRINTABLE") >= 0
+                or upper.find(b"CHARSET") >= 0
+            ):
                 text = self._text(params, raw)
             else:
                 try:
@@ -779,11 +783,12 @@ class VCardConnector(FileConnector):
         name_shown = display_name(fn, structured, org, emails, phones)
         if not name_shown:
             return "card with no name, e-mail or phone"
-        handles: tuple[tuple[HandleKind, str], ...] = (
-            tuple(("email", e) for e in emails)
-            + tuple(("phone", p) for p in phones)
-            + tuple(("url", u) for u in urls)
-        )
+        pairs: list[tuple[HandleKind, str]] = [("email", e) for e in emails]
+        if phones:
+            pairs += [("phone", p) for p in phones]
+        if urls:
+            pairs += [("url", u) for u in urls]
+        handles = tuple(pairs)
         note = "\n".join(notes)
         label_tuple = tuple(labels)
         return (
