@@ -127,15 +127,16 @@ def _region_rules(region: str) -> _RegionRules | None:
 
 
 def _fast_e164(value: str, region: str) -> str | None:
-    """What `normalize_phone` makes of a number whose parsing is plain digit copying, or None
-    to ask phonenumbers.
+    """What `normalize_phone` makes of a number whose parsing is plain digit copying: its
+    E.164 form, "" when it is no possible number, or None to ask phonenumbers.
 
     phonenumbers.parse costs ~27 µs a number, a third of a large vCard import. Most numbers
     need nothing it does beyond reading digits and stripping a national (trunk) prefix, the
     `0` of `030 901820`: that prefix is stripped by phonenumbers' own rule (not when the number
     fits the region's shape only with it, or what is left is no possible length), then a
     possible length gives E.164 at once, and a length that is possible nowhere in the region
-    means "not a number there": `value` is kept as written. A number with an international
+    means "not a number there" (""; it was the value as written, which a number written
+    as `+2537519073`, too short, passed for E.164). A number with an international
     prefix, a country code written without `+`, or a prefix that carries a carrier code goes
     to phonenumbers. tests/pipeline/test_normalize.py checks that both agree on tens of
     thousands of generated numbers.
@@ -180,7 +181,30 @@ def _fast_e164(value: str, region: str) -> str | None:
         return f"+{country_code}{national_number}"
     if size in local_only:
         return None
-    return value
+    return ""
+
+
+#: A plain number ending in a digit, then an extension written in one of the ways
+#: phonenumbers reads it (its own patterns are much wider): a label that says so (`ext`,
+#: `extn`) and up to 20 digits, or an ambiguous one (`x`, `#`) and up to 9.
+_EXTENSION_RE = re.compile(
+    r"(\+?[0-9 \-.()/]*[0-9])[ \t]*"
+    r"(?:(?i:extn?)[:.]?[ \t-]*([0-9]{1,20})|[xX#][:.]?[ \t-]*([0-9]{1,9}))"
+)
+
+
+def _fast_with_extension(value: str, region: str) -> str | None:
+    """What `normalize_phone` makes of a plain number with an extension (`x12`, `ext. 12`),
+    as phonenumbers would, when `_fast_e164` answers for the number; else None (ask
+    phonenumbers). The number before the extension is read as it would be alone (phonenumbers
+    strips the extension first), and the extension is kept as written."""
+    found = _EXTENSION_RE.fullmatch(value)
+    if found is None or len(value) > 250:  # phonenumbers refuses longer input
+        return None
+    number = _fast_e164(found[1], region)
+    if number is None or not _E164_RE.fullmatch(number):
+        return None
+    return f"{number};ext={found[2] or found[3]}"
 
 
 def _without_national_prefix(number: str, end: int, rules: _RegionRules) -> str:
@@ -228,6 +252,9 @@ def _e164(value: str, region: str) -> str | None:
     fast = _fast_e164(value, region)
     if fast is not None:
         return fast if _E164_RE.fullmatch(fast) else None
+    extended = _fast_with_extension(value, region)
+    if extended is not None:
+        return extended
     try:
         number = phonenumbers.parse(value, region or None)
     except phonenumbers.NumberParseException:

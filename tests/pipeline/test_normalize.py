@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.normalize import (
     _fast_e164,
+    _fast_with_extension,
     display_name,
     email_in_text,
     name_key,
@@ -51,6 +52,11 @@ def test_email_in_display_text() -> None:
         ("+44\u202f20\u30007946 0123", "US", "+442079460123"),
         ("\uff10\uff12\uff10 7946 0123", "GB", "+442079460123"),
         ("\u0660\u0662\u0660 7946 0123", "GB", "+442079460123"),
+        # Extensions, as phonenumbers reads them.
+        ("(555) 010-0123 x12", "US", "+15550100123;ext=12"),
+        ("+44 20 7946 0392 ext. 7", "US", "+442079460392;ext=7"),
+        ("555 010 0123 #4", "US", "+15550100123;ext=4"),
+        ("555 010 0123 x1234567890", "US", None),
         # No possible number: a note of the record, never a handle.
         ("*99#", "US", None),
         ("BusinessPhone", "US", None),
@@ -59,6 +65,7 @@ def test_email_in_display_text() -> None:
         ("business fax test", "US", None),
         ("  ", "US", None),
         ("\u00b2\u00b3", "US", None),
+        ("+2537519073", "US", None),  # written as E.164, but too short for Djibouti
     ],
 )
 def test_normalize_phone(raw: str, region: str, expected: str | None) -> None:
@@ -84,14 +91,16 @@ def test_name_key_folds_case_accents_and_punctuation() -> None:
 
 
 def _phonenumbers_e164(value: str, region: str) -> str:
-    """What phonenumbers alone makes of a number (the reference for the fast path)."""
+    """What phonenumbers alone makes of a number (the reference for the fast path): its E.164
+    form with its extension, or "" when it is no possible number."""
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
-        return value
+        return ""
     if not phonenumbers.is_possible_number(number):
-        return value
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return ""
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
 
 
 def _separated(rng: random.Random, text: str) -> str:
@@ -171,6 +180,36 @@ def test_phone_fast_path_strips_trunk_prefixes_as_phonenumbers_does_in_every_reg
             text = "1" + digits
         answered += _answered_alike(_separated(rng, text), rng.choice(regions))
     assert answered > 10_000
+
+
+def test_extensions_read_without_phonenumbers_are_read_as_phonenumbers_reads_them() -> None:
+    rng = random.Random(20261207)
+    regions = sorted(phonenumbers.SUPPORTED_REGIONS)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    # Labels the fast path reads and labels only phonenumbers does (or reads otherwise).
+    labels = ["x", "X", "#", "ext", "EXT", "Ext.", "ext:", "extn", "x.", "xt", "int", "~", ";"]
+    answered = 0
+    for _ in range(20_000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 14)))
+        if rng.random() < 0.5:
+            text = f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}"
+        else:
+            text = digits
+        extension = "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 9, 10, 21])))
+        written = (
+            _separated(rng, text)
+            + rng.choice(["", " ", "\t"])
+            + rng.choice(labels)
+            + rng.choice(["", " ", " - "])
+            + extension
+            + rng.choice(["", "#"])
+        )
+        region = rng.choice(regions)
+        fast = _fast_with_extension(written, region)
+        if fast is not None:
+            assert fast == _phonenumbers_e164(written, region), (written, region)
+            answered += 1
+    assert answered > 700
 
 
 @pytest.mark.parametrize(
