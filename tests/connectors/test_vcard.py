@@ -246,6 +246,31 @@ def test_a_book_parsed_by_workers_is_stored_as_one_read_alone_stores_it(
     assert run("contacts", "--format", "csv").output == alone
 
 
+def test_a_book_cut_short_while_workers_parse_it_is_one_clear_error(
+    tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import connectors.vcard as vcard
+
+    path = tmp_path / "book.vcf"
+    path.write_bytes(b"".join(_cards(300)))
+    monkeypatch.setattr(vcard, "_BLOCK", 4096)
+    monkeypatch.setattr(vcard, "_PARALLEL_BYTES", 1)
+    blocks = vcard._blocks
+
+    def rewritten(stream):  # type: ignore[no-untyped-def]
+        for part in blocks(stream):
+            # Another program rewrites the file once its first block is read here.
+            path.write_bytes(b"".join(_cards(3)))
+            yield part
+
+    monkeypatch.setattr(vcard, "_blocks", rewritten)
+    result = run("import", str(path))
+    assert result.exit_code == 1
+    assert "changed while it was being read" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert len(run("contacts", "--format", "csv").output.splitlines()) == 1  # nobody stored
+
+
 class TestContract(FileContract):
     format = "vcard"
 
