@@ -145,7 +145,8 @@ file is streamed in 2 MB blocks; memory does not grow with its size.
   with it (only those values are unfolded, not whole cards), and decodes only the properties a
   contact needs. Cards with nested vCards, and files in UTF-16 or with lone-CR line ends, are
   read line by line instead.
-- A file of 12 MB or more is parsed by two worker processes, a block each, in file order; they
+- A file of 12 MB or more is parsed by two worker processes, a block each, in file order (each
+  reads its block from the file: the importing process only finds where blocks end); they
   send plain tuples back, marshalled (frozen dataclasses pickle ten times slower, and marshal
   writes tuples of strings twice as fast as pickle). The store's process passes the contacts on
   packed, as rows (`pipeline.model.Contacts`), and stores them without making a record of each.
