@@ -45,6 +45,7 @@ from pipeline.model import (
     Record,
     Skipped,
     fields_digest,
+    unpacked_contact,
 )
 from pipeline.normalize import (
     display_name,
@@ -536,7 +537,7 @@ _Packed = (
 
 def _unpack(packed: _Packed, source: str, file: str) -> Record:
     if packed[0] == "c":
-        return next(Contacts(source, (packed[1],)).contacts())
+        return unpacked_contact(source, packed[1])
     return _unpack_other(packed, file)
 
 
@@ -676,8 +677,8 @@ class VCardConnector(FileConnector):
                     for card, complete in _card_lines(_split_lines(data), line):
                         yield from self._to_records(card, complete)
                     continue
-                size = len(data)
-                pending.append(pool.submit(_parse_block, file, self.options, offset, size, line))
+                length = len(data)
+                pending.append(pool.submit(_parse_block, file, self.options, offset, length, line))
                 if len(pending) > workers:
                     yield from ready()
             while pending:

@@ -135,13 +135,17 @@ class Contacts:
 
     def contacts(self) -> Iterator[Contact]:
         """The rows as the `Contact` records they pack."""
-        source = self.source
         for row in self.rows:
-            yield Contact(
-                source, row[0], row[1], row[2], row[3], row[4], row[5],
-                tuple([Handle(kind, value) for kind, value in row[6]]), row[7], row[8], row[9],
-                row[10], row[11],
-            )  # fmt: skip
+            yield unpacked_contact(self.source, row)
+
+
+def unpacked_contact(source: str, row: ContactRow) -> Contact:
+    """The `Contact` of `source` that `row` packs."""
+    return Contact(
+        source, row[0], row[1], row[2], row[3], row[4], row[5],
+        tuple([Handle(kind, value) for kind, value in row[6]]), row[7], row[8], row[9], row[10],
+        row[11],
+    )  # fmt: skip
 
 
 def contact_row(contact: Contact) -> ContactRow:
