@@ -110,6 +110,14 @@ def _separated(rng: random.Random, text: str) -> str:
     ).strip(" -.")
 
 
+def _number(rng: random.Random, codes: list[int], longest: int) -> str:
+    """Random digits, half the time after a country code's `+`."""
+    digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, longest)))
+    if rng.random() < 0.5:
+        return f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}"
+    return digits
+
+
 def _answered_alike(written: str, region: str) -> int:
     """1 when the fast path answers (and its answer is phonenumbers'), else 0."""
     fast = _fast_e164(written, region)
@@ -148,12 +156,7 @@ def test_phone_fast_path_agrees_with_phonenumbers_wherever_it_answers() -> None:
     codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
     answered = 0
     for _ in range(60_000):
-        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 15)))
-        if rng.random() < 0.5:
-            text = f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}"
-        else:
-            text = digits
-        spaced = _separated(rng, text)
+        spaced = _separated(rng, _number(rng, codes, 15))
         if rng.random() < 0.1 and not spaced.startswith("+"):
             spaced = f"({spaced[:3]}) {spaced[3:]}"
         answered += _answered_alike(spaced, rng.choice(regions))
@@ -190,11 +193,7 @@ def test_extensions_read_without_phonenumbers_are_read_as_phonenumbers_reads_the
     labels = ["x", "X", "#", "ext", "EXT", "Ext.", "ext:", "extn", "x.", "xt", "int", "~", ";"]
     answered = 0
     for _ in range(20_000):
-        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(4, 14)))
-        if rng.random() < 0.5:
-            text = f"+{rng.choice(codes)}{digits[: rng.randint(4, 12)]}"
-        else:
-            text = digits
+        text = _number(rng, codes, 14)
         extension = "".join(rng.choice("0123456789") for _ in range(rng.choice([1, 3, 9, 10, 21])))
         written = (
             _separated(rng, text)
