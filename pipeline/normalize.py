@@ -135,8 +135,8 @@ def _fast_e164(value: str, region: str) -> str | None:
     `0` of `030 901820`: that prefix is stripped by phonenumbers' own rule (not when the number
     fits the region's shape only with it, or what is left is no possible length), then a
     possible length gives E.164 at once, and a length that is possible nowhere in the region
-    means "not a number there" (""; it was the value as written, which a number written
-    as `+2537519073`, too short, passed for E.164). A number with an international
+    means "not a number there": "" (never the value as written, which would pass for E.164
+    when written as one: `+2537519073`, too short). A number with an international
     prefix, a country code written without `+`, or a prefix that carries a carrier code goes
     to phonenumbers. tests/pipeline/test_normalize.py checks that both agree on tens of
     thousands of generated numbers.
