@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pipeline.model import (
     AHEAD,
     EARLIEST,
-    Contact,
     ContactRow,
     ExchangeRow,
     Interaction,
@@ -36,30 +35,9 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text) if _CONTROL.search(text) else text
 
 
-def clean_contact(contact: Contact) -> Contact:
-    """The record with its text cleaned (the same object when there was nothing to clean)."""
-    joined = "".join(
-        (contact.name, contact.given_name, contact.family_name, contact.organization,
-         contact.title, contact.notes, *contact.labels)
-    )  # fmt: skip
-    if _CONTROL.search(joined) is None:
-        return contact
-    return replace(
-        contact,
-        name=clean(contact.name),
-        given_name=clean(contact.given_name),
-        family_name=clean(contact.family_name),
-        organization=clean(contact.organization),
-        title=clean(contact.title),
-        notes=clean(contact.notes),
-        labels=tuple(clean(label) for label in contact.labels),
-        digest="",
-    )
-
-
 def checked_contact_rows(rows: Iterable[ContactRow]) -> list[ContactRow]:
-    """`clean_contact` for packed rows: their text cleaned, and their digest worked out again
-    where it was."""
+    """Contacts, packed (`pipeline.model.contact_row`), with their text cleaned, and their
+    digest worked out again where it was."""
     rows = list(rows)
     # Nearly always no row holds a control character: searched for in the whole batch at once.
     joined = "".join([text for row in rows for text in (*row[1:6], row[8], *row[7])])

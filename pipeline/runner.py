@@ -12,12 +12,7 @@ from dataclasses import dataclass, field
 
 from connectors.base import Connector, FileConnector, bulk_allocation
 from connectors.workers import read_ahead
-from pipeline.checks import (
-    checked_contact_rows,
-    checked_interactions,
-    checked_rows,
-    clean_contact,
-)
+from pipeline.checks import checked_contact_rows, checked_interactions, checked_rows
 from pipeline.model import (
     DISCOVERED,
     HANDLE_ORDER,
@@ -96,11 +91,11 @@ class _Writer:
     def add(self, record: Record) -> bool:
         """Take one record; True when the batch is full enough to write."""
         if isinstance(record, Contacts):
-            self.contacts[record.source].extend(checked_contact_rows(record.rows))
+            self.contacts[record.source].extend(record.rows)
             self.contact_count += len(record.rows)
             return self.contact_count >= _BATCH
         if isinstance(record, Contact):
-            self.contacts[record.source].append(contact_row(clean_contact(record)))
+            self.contacts[record.source].append(contact_row(record))
             self.contact_count += 1
             return self.contact_count >= _BATCH
         if isinstance(record, Interaction):
@@ -122,7 +117,8 @@ class _Writer:
         """Store what was taken, contacts first: an exchange may name someone they list."""
         counts = self.counts
         for source, contacts in self.contacts.items():
-            self.store.upsert_contact_rows(source, contacts, seq, counts.contacts)
+            checked = checked_contact_rows(contacts)
+            self.store.upsert_contact_rows(source, checked, seq, counts.contacts)
         self.contacts.clear()
         self.contact_count = 0
         if self.interactions:
